@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+
+/** An incremental hash: feed it chunks, then ask once for the hex digest. */
+export interface RawHasher {
+  update(chunk: Uint8Array): void;
+  hexDigest(): string;
+}
+
+export interface AlgorithmSpec {
+  /** Length of the hex-encoded digest. */
+  readonly hexLength: number;
+  readonly create: () => RawHasher;
+}
+
+// SHA-2 goes through node:crypto (OpenSSL, SHA-NI): ~1.6 GiB/s here against ~0.1 GiB/s for pure JS.
+function nodeHash(name: 'sha256' | 'sha512'): () => RawHasher {
+  return () => {
+    const h = createHash(name);
+    return {
+      update: (chunk) => void h.update(chunk),
+      hexDigest: () => h.digest('hex'),
+    };
+  };
+}
+
+// BLAKE3 has no node:crypto binding. @napi-rs/blake-hash (native, prebuilt per platform, shipped in the npm
+// package) measured ~1.5 GiB/s here; the WASM option (hash-wasm) ~0.36 GiB/s, below our 0.5 GiB/s floor.
+function blake3(): RawHasher {
+  const h = new Blake3Hasher();
+  return {
+    update: (chunk) => void h.update(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+    hexDigest: () => h.digest('hex'),
+  };
+}
+
+/** The supported digest algorithms (OCI image-spec registered algorithms). */
+export const ALGORITHMS = {
+  sha256: { hexLength: 64, create: nodeHash('sha256') },
+  sha512: { hexLength: 128, create: nodeHash('sha512') },
+  blake3: { hexLength: 64, create: blake3 },
+} as const satisfies Record<string, AlgorithmSpec>;
+
+export type DigestAlgorithm = keyof typeof ALGORITHMS;
+
+export function isAlgorithm(name: string): name is DigestAlgorithm {
+  return Object.prototype.hasOwnProperty.call(ALGORITHMS, name);
+}

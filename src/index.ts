@@ -1,0 +1,7 @@
+/**
+ * motecache: a content-addressed, verified, size-bounded on-disk blob cache for OCI tooling.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './digest/index.js';
+export * from './store/index.js';

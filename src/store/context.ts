@@ -1,0 +1,70 @@
+import type { StoreLayout } from './layout.js';
+import type { MoteIndex } from './index-db.js';
+import { nowMicros } from './fs-util.js';
+
+/**
+ * What the store's parts (ingest, reader, prune, verify) share: the layout, the index and the options that
+ * change how they touch the disk. One per FileMoteCache instance; data flows from FileMoteCache into these
+ * modules, never back.
+ */
+export class StoreContext {
+  readonly layout: StoreLayout;
+  readonly durable: boolean;
+  readonly #index: () => MoteIndex;
+  #warned = false;
+
+  constructor(layout: StoreLayout, durable: boolean, index: () => MoteIndex) {
+    this.layout = layout;
+    this.durable = durable;
+    this.#index = index;
+  }
+
+  get index(): MoteIndex {
+    return this.#index();
+  }
+
+  /** Best effort: the mote is already published, and the index is only a hint, so a failure must not undo it. */
+  recordWrite(digest: string, mediaType: string): void {
+    this.#hint(() => this.index.recordWrite(digest, mediaType, nowMicros()));
+  }
+
+  recordUse(digest: string): void {
+    this.#hint(() => this.index.recordUse(digest, nowMicros()));
+  }
+
+  forget(digest: string): void {
+    this.#hint(() => this.index.delete(digest));
+  }
+
+  #hint(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (!this.#warned) {
+        this.#warned = true;
+        process.emitWarning(`motecache: the mote index at ${this.layout.indexPath} could not be updated: ${String(err)}`, {
+          code: 'MOTECACHE_INDEX',
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Motes open for reading in this process, by blob path. With link-on-read, prune sees readers of every process
+ * through the blob's link count; without it, this registry is what protects this process's readers.
+ */
+export const openReaders = {
+  counts: new Map<string, number>(),
+  acquire(blobPath: string): void {
+    this.counts.set(blobPath, (this.counts.get(blobPath) ?? 0) + 1);
+  },
+  release(blobPath: string): void {
+    const n = (this.counts.get(blobPath) ?? 0) - 1;
+    if (n > 0) this.counts.set(blobPath, n);
+    else this.counts.delete(blobPath);
+  },
+  has(blobPath: string): boolean {
+    return this.counts.has(blobPath);
+  },
+};

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { isErrno } from '../errors.js';
+
+/**
+ * fsync a directory so that a rename or create inside it survives a crash. Without this, ext4 and xfs may
+ * replay the file's data but lose its new name (containerd#12301 added the same call after its rename).
+ */
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes a file; a missing file is fine. */
+export function unlinkQuiet(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+}
+
+/** Removes a file and swallows every error: for cleanup on a path that is already failing. */
+export function unlinkBestEffort(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    /* the original error matters more; a leftover temporary is swept later */
+  }
+}
+
+/**
+ * Creates `path` with `content` unless it exists, never exposing a partly written file: the bytes go to a
+ * sibling temporary that is then hard-linked into place. link() fails with EEXIST instead of replacing, so two
+ * processes initializing one root at once both succeed and neither clobbers the other.
+ */
+export function writeFileIfMissingSync(path: string, content: string, durable: boolean): boolean {
+  if (fs.existsSync(path)) return false;
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(temp, 'wx', 0o444);
+  try {
+    fs.writeFileSync(fd, content);
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    unlinkBestEffort(temp);
+  }
+}
+
+/** Microseconds since the epoch: fine enough to order uses that happen within one millisecond. */
+export function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../digest/index.js';
+import { fsyncDirSync, writeFileIfMissingSync } from './fs-util.js';
+
+/**
+ * Where everything lives under a store root. The root is a valid OCI image layout (`oci-layout`, `index.json`,
+ * `blobs/<alg>/<encoded>`) plus a `CACHEDIR.TAG`; motecache's own files live in `.mote/`, which OCI tools ignore:
+ *
+ *   .mote/tmp/       temporaries: `*.ingest` (writes in progress) and `*.read` (private read links)
+ *   .mote/index.db   SQLite: media type and last use per mote (a hint, rebuilt from blobs/ when lost)
+ *   .mote/prune.lock the cross-process prune lock (proper-lockfile)
+ */
+export class StoreLayout {
+  readonly root: string;
+  readonly blobsDir: string;
+  readonly internalDir: string;
+  readonly tmpDir: string;
+  readonly indexPath: string;
+  readonly pruneLockTarget: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.blobsDir = path.join(this.root, 'blobs');
+    this.internalDir = path.join(this.root, '.mote');
+    this.tmpDir = path.join(this.internalDir, 'tmp');
+    this.indexPath = path.join(this.internalDir, 'index.db');
+    this.pruneLockTarget = path.join(this.internalDir, 'prune');
+  }
+
+  algorithmDir(algorithm: DigestAlgorithm): string {
+    return path.join(this.blobsDir, algorithm);
+  }
+
+  /** The blob path of a digest. Validates the digest first, so no input can point outside `blobs/<alg>/`. */
+  blobPath(digest: string): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return path.join(this.blobsDir, algorithm, encoded);
+  }
+
+  /** A fresh temporary name. The pid helps a human; the random part makes collisions practically impossible. */
+  tempPath(kind: 'ingest' | 'read'): string {
+    return path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.${kind}`);
+  }
+
+  /** Creates the directories and the OCI layout files if missing. Safe to run from several processes at once. */
+  ensure(durable: boolean): void {
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    for (const algorithm of Object.keys(ALGORITHMS) as DigestAlgorithm[]) {
+      fs.mkdirSync(this.algorithmDir(algorithm), { recursive: true });
+    }
+    let created = writeFileIfMissingSync(
+      path.join(this.root, 'oci-layout'),
+      JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n',
+      durable,
+    );
+    created =
+      writeFileIfMissingSync(
+        path.join(this.root, 'index.json'),
+        JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }) + '\n',
+        durable,
+      ) || created;
+    created =
+      writeFileIfMissingSync(
+        path.join(this.root, 'CACHEDIR.TAG'),
+        'Signature: 8a477f597d28d172789f06886806bc55\n' +
+          '# This file is a cache directory tag created by motecache.\n' +
+          '# For information about cache directory tags, see: https://bford.info/cachedir/\n',
+        durable,
+      ) || created;
+    if (created && durable) fsyncDirSync(this.root);
+  }
+
+  /**
+   * Removes temporaries older than `staleAfterMs`. Age is taken from ctime as well as mtime: a read link shares
+   * its inode (and so its mtime) with a blob that may be years old, but link() just bumped its ctime; an ingest
+   * temporary has both bumped by every write. Never wipes the whole folder (cacache's cleanTmp breaks writers).
+   */
+  sweepTemporaries(staleAfterMs: number): number {
+    let swept = 0;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const p = path.join(this.tmpDir, name);
+      try {
+        const st = fs.lstatSync(p);
+        if (now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs) {
+          fs.rmSync(p, { force: true, recursive: true });
+          swept++;
+        }
+      } catch {
+        /* vanished meanwhile: someone else swept or committed it */
+      }
+    }
+    return swept;
+  }
+}

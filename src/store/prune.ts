@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import lockfile from 'proper-lockfile';
+import { AbortError, InvalidArgumentError, isErrno } from '../errors.js';
+import type { PruneOptions, PruneResult } from './types.js';
+import { openReaders, type StoreContext } from './context.js';
+import { fsyncDirSync, nowMicros } from './fs-util.js';
+import { walkBlobs, type BlobEntry } from './walk.js';
+import path from 'node:path';
+
+const BATCH = 2_000;
+
+/**
+ * Size-bounded LRU pruning.
+ *
+ * Order: by the last use recorded in the index (written or read through motecache, by any process), oldest
+ * first; a blob the index does not know sorts by its mtime. atime is not used: relatime/noatime mounts make it
+ * lie. Bytes are counted per inode, so hard links are counted once.
+ *
+ * Skipped, never removed: a mote with other links to its inode (a reader's private link, so somebody is reading
+ * it, or a link outside the store: removing our name would free nothing anyway), a mote open in this process,
+ * and a mote used after the scan started (its index entry is re-read right before the unlink).
+ *
+ * Only one prune runs at a time across processes (proper-lockfile on `.mote/prune.lock`); a second one waits.
+ * Readers and writers are not locked out: they never need the prune lock, and the work yields to the event loop
+ * every 2,000 motes, which is also where the AbortSignal is checked.
+ */
+export async function prune(ctx: StoreContext, maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
+  if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
+    throw new InvalidArgumentError(`prune: maxSize must be a non-negative integer of bytes, got ${maxSize}`);
+  }
+  const { signal } = options;
+  const release = await acquirePruneLock(ctx, signal);
+  try {
+    return await pruneLocked(ctx, maxSize, signal);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSignal | undefined): Promise<PruneResult> {
+  const scanStart = nowMicros();
+  const entries: BlobEntry[] = [];
+  const inodes = new Map<number, number>(); // ino -> size, each inode once
+  for (const e of walkBlobs(ctx.layout)) {
+    entries.push(e);
+    inodes.set(e.ino, e.size);
+  }
+  let total = 0;
+  for (const size of inodes.values()) total += size;
+  if (total <= maxSize) return { removed: 0, freedBytes: 0, remainingBytes: total };
+
+  throwIfAborted(signal);
+  const uses = ctx.index.all();
+  const lastUse = (e: BlobEntry): number => uses.get(e.digest)?.lastUsed ?? Math.round(e.mtimeMs * 1000);
+  const order = entries.map((e) => ({ e, used: lastUse(e) }));
+  order.sort((a, b) => a.used - b.used);
+
+  let removed = 0;
+  let freed = 0;
+  const forgotten: string[] = [];
+  const touchedDirs = new Set<string>();
+  for (let i = 0; i < order.length && total - freed > maxSize; i++) {
+    if (i % BATCH === 0 && i > 0) {
+      ctx.index.deleteMany(forgotten.splice(0));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfAborted(signal);
+    }
+    const { e } = order[i]!;
+    if (openReaders.has(e.path)) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(e.path);
+    } catch {
+      continue; // removed by someone else: not ours to count
+    }
+    if (st.ino !== e.ino || st.nlink > 1) continue;
+    const latest = ctx.index.lastUsed(e.digest);
+    if (latest !== undefined && latest >= scanStart) continue;
+    try {
+      fs.unlinkSync(e.path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'EBUSY')) continue;
+      throw err;
+    }
+    forgotten.push(e.digest);
+    touchedDirs.add(path.dirname(e.path));
+    removed++;
+    freed += e.size;
+  }
+  ctx.index.deleteMany(forgotten);
+  if (ctx.durable) for (const dir of touchedDirs) fsyncDirSync(dir);
+  return { removed, freedBytes: freed, remainingBytes: total - freed };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+async function acquirePruneLock(ctx: StoreContext, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
+  for (;;) {
+    throwIfAborted(signal);
+    try {
+      return await lockfile.lock(ctx.layout.pruneLockTarget, {
+        realpath: false,
+        lockfilePath: `${ctx.layout.pruneLockTarget}.lock`,
+        stale: 30_000,
+        update: 5_000,
+        retries: 0,
+        onCompromised: () => undefined, // the lock only serializes prunes; a lost one costs at most wasted work
+      });
+    } catch (err) {
+      if (!isErrno(err, 'ELOCKED')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { createDigester, parseDigest, type Digester } from '../digest/index.js';
+import { DigestMismatchError, isErrno } from '../errors.js';
+import type { MoteReaderAt } from './types.js';
+import { openReaders, type StoreContext } from './context.js';
+import { unlinkBestEffort, unlinkQuiet } from './fs-util.js';
+import { hashFd } from './hash-file.js';
+
+/** An open mote: a file descriptor on the blob's inode, plus the private read link if one was made. */
+export interface OpenMote {
+  digest: string;
+  blobPath: string;
+  fd: number;
+  size: number;
+  ino: number;
+  linkPath: string | undefined;
+}
+
+/**
+ * Opens a mote for reading, or returns undefined if it is not in this store.
+ *
+ * With link-on-read the blob is first hard-linked to a private name under `.mote/tmp/` and the link is opened:
+ * removing or pruning the blob mid-read then neither breaks the read nor frees the inode under it, and the link
+ * count tells prune (in any process) that somebody is reading. The link is removed when the reader closes, and
+ * also when opening fails halfway (the original leaked it).
+ */
+export function openMoteSync(ctx: StoreContext, digest: string, linkOnRead: boolean): OpenMote | undefined {
+  const blobPath = ctx.layout.blobPath(digest);
+  let linkPath: string | undefined;
+  let target = blobPath;
+  if (linkOnRead) {
+    linkPath = ctx.layout.tempPath('read');
+    try {
+      fs.linkSync(blobPath, linkPath);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    target = linkPath;
+  }
+  let fd = -1;
+  try {
+    fd = fs.openSync(target, 'r');
+    const st = fs.fstatSync(fd);
+    openReaders.acquire(blobPath);
+    return { digest, blobPath, fd, size: st.size, ino: st.ino, linkPath };
+  } catch (err) {
+    if (fd >= 0) fs.closeSync(fd);
+    if (linkPath) unlinkBestEffort(linkPath);
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** Closes the descriptor and removes the read link. Safe to call once per OpenMote. */
+export function releaseMote(mote: OpenMote): void {
+  try {
+    fs.closeSync(mote.fd);
+  } catch {
+    /* already closed */
+  }
+  if (mote.linkPath) unlinkBestEffort(mote.linkPath);
+  openReaders.release(mote.blobPath);
+}
+
+/**
+ * Removes a mote found corrupt, but only if the blob path still holds the inode that was checked: a writer may
+ * have replaced it with a good copy in the meantime, and that one must stay.
+ */
+export function evictCorrupt(ctx: StoreContext, digest: string, ino: number): void {
+  const blobPath = ctx.layout.blobPath(digest);
+  try {
+    if (fs.lstatSync(blobPath).ino === ino) unlinkQuiet(blobPath);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  ctx.forget(digest);
+}
+
+const READ_CHUNK = 1 << 20;
+
+/**
+ * A Readable over an open mote. With `verify`, every byte is hashed on the way out and the stream fails with
+ * `DigestMismatchError` at the end if the content is wrong (after evicting the mote, so the next read goes to
+ * the fallback). Without it, no hashing: blobs are verified when written and published read-only.
+ */
+export class MoteReadStream extends Readable {
+  readonly #mote: OpenMote;
+  readonly #digester: Digester | undefined;
+  readonly #onCorrupt: (() => void) | undefined;
+  #position = 0;
+  #released = false;
+
+  constructor(mote: OpenMote, verify?: { onCorrupt: () => void }) {
+    super({ highWaterMark: READ_CHUNK });
+    this.#mote = mote;
+    if (verify) {
+      this.#digester = createDigester(parseDigest(mote.digest).algorithm);
+      this.#onCorrupt = verify.onCorrupt;
+    }
+  }
+
+  override _read(size: number): void {
+    const buffer = Buffer.allocUnsafe(Math.max(size, READ_CHUNK));
+    fs.read(this.#mote.fd, buffer, 0, buffer.byteLength, this.#position, (err, n) => {
+      if (err) return this.destroy(err);
+      if (n === 0) return this.#end();
+      this.#position += n;
+      const chunk = n === buffer.byteLength ? buffer : buffer.subarray(0, n);
+      this.#digester?.update(chunk);
+      this.push(chunk);
+    });
+  }
+
+  #end(): void {
+    if (this.#digester) {
+      const actual = this.#digester.digest();
+      if (actual !== this.#mote.digest) {
+        this.#onCorrupt?.();
+        this.destroy(new DigestMismatchError(this.#mote.digest, actual));
+        return;
+      }
+    }
+    this.push(null);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#released) {
+      this.#released = true;
+      releaseMote(this.#mote);
+    }
+    callback(error);
+  }
+}
+
+/** Random access over an open mote (verification, if wanted, is done by the caller before handing it out). */
+export function createReaderAt(mote: OpenMote): MoteReaderAt {
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    releaseMote(mote);
+  };
+  return {
+    size: mote.size,
+    read(buffer, offset, length, position) {
+      if (closed) return Promise.reject(new Error('MoteReaderAt is closed'));
+      return new Promise((resolve, reject) => {
+        fs.read(mote.fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+      });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Re-hashes an open mote from its descriptor; true if it matches its digest. */
+export async function contentMatches(mote: OpenMote): Promise<{ ok: boolean; actual: string }> {
+  const { digest } = await hashFd(mote.fd, parseDigest(mote.digest).algorithm);
+  return { ok: digest === mote.digest, actual: digest };
+}

@@ -113,9 +113,11 @@ export class IngestStream extends Writable {
       // Fail as soon as the source says more than announced: no point writing gigabytes we will throw away.
       return callback(new SizeMismatchError(this.#spec.digest ?? '(unknown digest)', expected, this.#written + length));
     }
-    for (const b of buffers) this.#digester.update(b);
     this.#written += length;
+    // Start the write first, then hash while the thread pool copies the same (read-only) buffers to the page
+    // cache: hashing and writing overlap instead of taking turns, which is what a piped hash tap gets for free.
     writevAll(this.#fd, buffers, (err) => callback(err ? this.#storeError(err) : null));
+    for (const b of buffers) this.#digester.update(b);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

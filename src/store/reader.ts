@@ -80,17 +80,31 @@ export function evictCorrupt(ctx: StoreContext, digest: string, ino: number): vo
 
 const READ_CHUNK = 1 << 20;
 
+interface ReadResult {
+  err: NodeJS.ErrnoException | null;
+  n: number;
+  buffer: Buffer;
+}
+
 /**
  * A Readable over an open mote. With `verify`, every byte is hashed on the way out and the stream fails with
  * `DigestMismatchError` at the end if the content is wrong (after evicting the mote, so the next read goes to
  * the fallback). Without it, no hashing: blobs are verified when written and published read-only.
+ *
+ * It keeps one read ahead: as soon as a chunk arrives the next read is started on the thread pool, and only
+ * then is the chunk hashed and pushed, so hashing (and the consumer) overlap with the disk instead of taking
+ * turns with it.
  */
 export class MoteReadStream extends Readable {
   readonly #mote: OpenMote;
   readonly #digester: Digester | undefined;
   readonly #onCorrupt: (() => void) | undefined;
   #position = 0;
+  #inflight = false;
+  #ready: ReadResult | undefined;
+  #wanted = false;
   #released = false;
+  #afterRead: (() => void) | undefined;
 
   constructor(mote: OpenMote, verify?: { onCorrupt: () => void }) {
     super({ highWaterMark: READ_CHUNK });
@@ -101,16 +115,35 @@ export class MoteReadStream extends Readable {
     }
   }
 
-  override _read(size: number): void {
-    const buffer = Buffer.allocUnsafe(Math.max(size, READ_CHUNK));
-    fs.read(this.#mote.fd, buffer, 0, buffer.byteLength, this.#position, (err, n) => {
-      if (err) return this.destroy(err);
-      if (n === 0) return this.#end();
-      this.#position += n;
-      const chunk = n === buffer.byteLength ? buffer : buffer.subarray(0, n);
-      this.#digester?.update(chunk);
-      this.push(chunk);
+  override _read(): void {
+    this.#wanted = true;
+    if (this.#ready) this.#consume();
+    else if (!this.#inflight) this.#startRead();
+  }
+
+  #startRead(): void {
+    this.#inflight = true;
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    fs.read(this.#mote.fd, buffer, 0, READ_CHUNK, this.#position, (err, n) => {
+      this.#inflight = false;
+      if (this.#afterRead) return this.#afterRead();
+      this.#ready = { err, n, buffer };
+      if (this.#wanted) this.#consume();
     });
+  }
+
+  #consume(): void {
+    const { err, n, buffer } = this.#ready!;
+    this.#ready = undefined;
+    this.#wanted = false;
+    if (err) return void this.destroy(err);
+    if (n === 0) return this.#end();
+    this.#position += n;
+    // Read ahead while this chunk is hashed and handed on (at most one read in flight, one chunk waiting).
+    if (this.#position < this.#mote.size) this.#startRead();
+    const chunk = n === buffer.byteLength ? buffer : buffer.subarray(0, n);
+    this.#digester?.update(chunk);
+    this.push(chunk);
   }
 
   #end(): void {
@@ -125,12 +158,22 @@ export class MoteReadStream extends Readable {
     this.push(null);
   }
 
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    releaseMote(this.#mote);
+  }
+
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.#released) {
-      this.#released = true;
-      releaseMote(this.#mote);
-    }
-    callback(error);
+    // Never close the descriptor under a read still running on the thread pool: the number could be reused by
+    // another open() and that read would land in the wrong file. Release once the read is back, and only then
+    // report the stream closed, so that 'close' still means "the read link is gone".
+    const finish = (): void => {
+      this.#release();
+      callback(error);
+    };
+    if (this.#inflight) this.#afterRead = finish;
+    else finish();
   }
 }
 

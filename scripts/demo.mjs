@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * A tour of motecache through its CLI, on the two fixture images (alpha and beta share a layer).
+ *
+ * Run with `npm run demo` (builds first). Uses a fresh temporary cache, removed at the end unless `--keep` is given.
+ * Every step that the script checks runs `mote --json` and parses the output; the script exits non-zero if
+ * anything does not come out as expected.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BytesTracker } from '../dist/index.js';
+import { formatSize } from '../dist/util/size.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const LAYOUT = path.join(ROOT, 'fixtures', 'oci-layout');
+const KEEP = process.argv.includes('--keep');
+
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'mote-demo-'));
+
+/** Runs `mote --cache <cacheDir> args...`; resolves to its output, rejects on a non-zero exit. */
+function mote(args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [MAIN, '--cache', cacheDir, ...args],
+      { encoding: 'buffer', maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = stderr.toString('utf8').trim() || err.message;
+          reject(new Error(`mote ${args.join(' ')} failed (exit ${err.code}): ${detail}`));
+        } else {
+          resolve({ stdout, text: stdout.toString('utf8') });
+        }
+      },
+    );
+  });
+}
+const moteJson = async (args) => JSON.parse((await mote(['--json', ...args])).text);
+
+/** Maps `items` through `fn`, at most `limit` at a time; results keep the order of `items`. */
+async function pool(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`demo check failed: ${message}`);
+}
+
+const blobPath = (digest) => path.join(LAYOUT, 'blobs', ...digest.split(':'));
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+const short = (digest) => `${digest.slice(0, 'sha256:'.length + 12)}…`;
+const indent = (text) => text.trimEnd().replace(/^/gm, '    ');
+
+async function main() {
+  const started = performance.now();
+  console.log(`motecache demo — cache directory: ${cacheDir}\n`);
+
+  // 1. Walk the layout: index.json → manifests → config + layers, each image bottom-up (layers, config, then the
+  //    manifest that names them) as a pull would. The shared layer is therefore put twice. The puts run a few at a
+  //    time, as concurrent processes on one cache (the two puts of the shared layer may well race; both succeed).
+  const index = readJson(path.join(LAYOUT, 'index.json'));
+  const puts = [];
+  for (const manifestDescriptor of index.manifests) {
+    const image = manifestDescriptor.annotations?.['org.opencontainers.image.ref.name'] ?? '?';
+    const manifest = readJson(blobPath(manifestDescriptor.digest));
+    for (const d of [...manifest.layers, manifest.config, manifestDescriptor]) puts.push({ image, descriptor: d });
+  }
+  const infos = await pool(puts, 4, ({ descriptor: d }) =>
+    moteJson(['put', blobPath(d.digest), '--media-type', d.mediaType, '--digest', d.digest]),
+  );
+  const tracker = new BytesTracker();
+  const blobs = new Map(); // digest → descriptor
+  console.log(`1. mote put, every blob of both images (${puts.length} descriptors)`);
+  puts.forEach(({ image, descriptor: d }, i) => {
+    const info = infos[i];
+    check(info.digest === d.digest && info.size === d.size && info.mediaType === d.mediaType, `put returned ${JSON.stringify(info)} for ${d.digest}`);
+    const again = blobs.has(d.digest) ? '  (again: shared)' : '';
+    tracker.add(d);
+    blobs.set(d.digest, d);
+    console.log(`   ${image.padEnd(5)}  ${short(d.digest)}  ${String(d.size).padStart(6)} B  ${d.mediaType}${again}`);
+  });
+  const saved = tracker.total - tracker.deduplicated;
+  console.log(
+    `   descriptors: ${formatSize(tracker.total)} in total, ${formatSize(tracker.deduplicated)} deduplicated ` +
+      `(${tracker.total} vs ${tracker.deduplicated} bytes: ${saved} bytes saved by the shared layer)\n`,
+  );
+  check(saved > 0, 'the shared layer should make deduplicated < total');
+
+  // 2. ls
+  console.log('2. mote ls');
+  const [listed, human] = await Promise.all([moteJson(['ls']), mote(['ls'])]);
+  console.log(indent(human.text));
+  check(listed.length === blobs.size, `ls lists ${listed.length} motes, expected ${blobs.size}`);
+  for (const info of listed) {
+    const d = blobs.get(info.digest);
+    check(d !== undefined && d.size === info.size && d.mediaType === info.mediaType, `unexpected ls entry ${JSON.stringify(info)}`);
+  }
+  console.log();
+
+  // 3. get every blob back and compare with the fixture's bytes.
+  const digests = [...blobs.keys()];
+  const readBack = await pool(digests, 4, (d) => mote(['get', d]));
+  digests.forEach((d, i) => check(readBack[i].stdout.equals(readFileSync(blobPath(d))), `mote get ${d} returned different bytes`));
+  console.log(`3. mote get: read back ${digests.length} motes, all byte-identical to the fixture\n`);
+
+  // 4. verify
+  const verified = await moteJson(['verify']);
+  check(verified.corrupt.length === 0 && verified.checked === blobs.size, `verify: ${JSON.stringify(verified)}`);
+  console.log(`4. mote verify: ${verified.checked} motes re-hashed (${formatSize(verified.bytes)}), ${verified.corrupt.length} corrupt\n`);
+
+  // 5. du, prune to about half, du again.
+  const before = await moteJson(['du']);
+  check(before.count === blobs.size && before.bytes === tracker.deduplicated, `du: ${JSON.stringify(before)}`);
+  console.log(`5. mote du: ${before.count} motes, ${formatSize(before.bytes)} (${before.bytes} bytes)`);
+  const maxSize = Math.floor(before.bytes / 2);
+  const pruned = await moteJson(['prune', '--max-size', String(maxSize)]);
+  check(pruned.remainingBytes <= maxSize && pruned.removed > 0, `prune: ${JSON.stringify(pruned)}`);
+  console.log(
+    `   mote prune --max-size ${maxSize}: removed ${pruned.removed} motes, freed ${formatSize(pruned.freedBytes)}, ` +
+      `${formatSize(pruned.remainingBytes)} remaining`,
+  );
+  const after = await moteJson(['du']);
+  check(after.count === before.count - pruned.removed && after.bytes === pruned.remainingBytes, `du after prune: ${JSON.stringify(after)}`);
+  console.log(`   mote du: ${after.count} motes, ${formatSize(after.bytes)} (${after.bytes} bytes)\n`);
+
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log('Summary');
+  console.log(`  images:      ${index.manifests.length} (${index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).join(', ')})`);
+  console.log(`  motes:       ${blobs.size} distinct, from ${puts.length} descriptors`);
+  console.log(`  bytes:       ${tracker.total} referenced, ${tracker.deduplicated} stored`);
+  console.log(`  dedup:       ${saved} bytes saved (${((100 * saved) / tracker.total).toFixed(1)}%)`);
+  console.log(`  verify:      ${verified.checked} checked, ${verified.corrupt.length === 0 ? 'all intact' : `${verified.corrupt.length} corrupt`}`);
+  console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removed} motes removed`);
+  console.log(`  time:        ${seconds} s`);
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+} finally {
+  if (KEEP) console.log(`\ncache kept at ${cacheDir}`);
+  else rmSync(cacheDir, { recursive: true, force: true });
+}

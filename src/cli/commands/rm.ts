@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { parseDigest } from '../../index.js';
+import { commandContext, withCache, type Shared } from '../context.js';
+
+export function registerRm(program: Command, shared: Shared): void {
+  program
+    .command('rm')
+    .description('remove motes from the cache (removing an absent mote is not an error; it is reported as absent)')
+    .argument('<digest...>', 'digests of the motes')
+    .action(async (digests: string[], _opts: object, command: Command) => {
+      const ctx = commandContext(command, shared);
+      // All or nothing on bad input: validate every digest before removing any.
+      for (const d of digests) parseDigest(d);
+      const unique = [...new Set(digests)];
+      const result = await withCache(ctx, {}, async (cache) => {
+        const removed: string[] = [];
+        const absent: string[] = [];
+        for (const d of unique) {
+          const present = (await cache.find(d)) !== undefined;
+          await cache.removeMote(d);
+          (present ? removed : absent).push(d);
+        }
+        return { removed, absent };
+      });
+      for (const d of result.absent) ctx.out.note(`${d} was not in the cache`);
+      ctx.out.result(result, () => result.removed.map((d) => `removed ${d}`));
+    });
+}

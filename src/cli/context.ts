@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { FileMoteCache, type FileMoteCacheOptions } from '../index.js';
+import { Output } from './output.js';
+import { resolveCacheDir } from './paths.js';
+
+/** Options every command accepts (declared on the program, usable before or after the command name). */
+export interface GlobalOptions {
+  cache?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** What the program hands every command besides its parsed arguments. */
+export interface Shared {
+  /** Aborted on the first SIGINT. */
+  signal: AbortSignal;
+}
+
+/** Everything a command's action needs. */
+export interface CommandContext {
+  out: Output;
+  cacheDir: string;
+  signal: AbortSignal;
+  json: boolean;
+  quiet: boolean;
+  /** Whether progress bars can be drawn at all (stderr is a terminal). */
+  stderrIsTTY: boolean;
+}
+
+export function commandContext(command: Command, shared: Shared): CommandContext {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  const json = globals.json === true;
+  const quiet = globals.quiet === true;
+  return {
+    out: new Output(json, quiet),
+    cacheDir: resolveCacheDir(globals.cache),
+    signal: shared.signal,
+    json,
+    quiet,
+    stderrIsTTY: process.stderr.isTTY === true,
+  };
+}
+
+/**
+ * Opens the cache, runs `fn`, and always closes the cache (its SQLite index) afterwards. If `fn` failed, an error
+ * from closing is dropped so that the original error is the one reported.
+ */
+export async function withCache<T>(
+  ctx: CommandContext,
+  options: FileMoteCacheOptions,
+  fn: (cache: FileMoteCache) => Promise<T>,
+): Promise<T> {
+  const cache = new FileMoteCache(ctx.cacheDir, options);
+  let result: T;
+  try {
+    await cache.initialize();
+    result = await fn(cache);
+  } catch (err) {
+    await cache.close().catch(() => {});
+    throw err;
+  }
+  await cache.close();
+  return result;
+}

@@ -1,0 +1,82 @@
+import { CommanderError } from 'commander';
+
+/** Error code the CLI uses for command-line syntax errors (unknown flag, missing argument, ...). */
+export const USAGE_ERROR_CODE = 'ERR_MOTE_USAGE';
+/** Error code the CLI uses when `verify` found (and evicted) corrupt motes. */
+export const CORRUPT_ERROR_CODE = 'ERR_MOTE_CORRUPT';
+
+/** An error the CLI raises itself, with a stable code like the library's errors. */
+export class CliError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'CliError';
+  }
+}
+
+export interface ErrorDescription {
+  code: string;
+  message: string;
+}
+
+/** The stable code and a one-line message for any thrown value. */
+export function describeError(err: unknown): ErrorDescription {
+  if (err instanceof CommanderError) {
+    return { code: USAGE_ERROR_CODE, message: oneLine(err.message.replace(/^error:\s*/i, '')) };
+  }
+  if (err instanceof Error) {
+    const raw = (err as { code?: unknown }).code;
+    const code = typeof raw === 'string' && raw !== '' ? raw : err.name === 'AbortError' ? 'ABORT_ERR' : 'ERR_MOTE_FAILURE';
+    // Node system errors repeat their code at the front of the message ("ENOENT: no such file ...").
+    const message = err.message.startsWith(`${code}: `) ? err.message.slice(code.length + 2) : err.message;
+    return { code, message: oneLine(message || err.name) };
+  }
+  return { code: 'ERR_MOTE_FAILURE', message: oneLine(String(err)) };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Where a command's results go. In JSON mode a command writes exactly one JSON document to stdout (via
+ * {@link Output.result}) and errors go to stderr as `{"error":{"code":...,"message":...}}`; in human mode results
+ * are plain lines on stdout, notes go to stderr (unless quiet), and errors are `mote: CODE: message` on stderr.
+ */
+export class Output {
+  constructor(
+    readonly json: boolean,
+    readonly quiet: boolean,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** The command's result: `doc` as one JSON line in JSON mode, else the lines `human()` returns. */
+  result(doc: unknown, human: () => string | string[]): void {
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify(doc)}\n`);
+      return;
+    }
+    const lines = human();
+    const text = Array.isArray(lines) ? lines.join('\n') : lines;
+    if (text !== '') this.stdout.write(`${text}\n`);
+  }
+
+  /** A human-only line on stdout, for output that streams (e.g. `ls`). Ignored in JSON mode. */
+  line(text: string): void {
+    if (!this.json) this.stdout.write(`${text}\n`);
+  }
+
+  /** A note for humans on stderr; dropped in JSON and quiet modes. */
+  note(text: string): void {
+    if (!this.json && !this.quiet) this.stderr.write(`mote: ${text}\n`);
+  }
+
+  /** Reports a failure on stderr in the mode's format. */
+  error(err: unknown): void {
+    const { code, message } = describeError(err);
+    if (this.json) this.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+    else this.stderr.write(`mote: ${code}: ${message}\n`);
+  }
+}

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerDu } from './commands/du.js';
+import { registerGet } from './commands/get.js';
+import { registerInfo } from './commands/info.js';
+import { registerLs } from './commands/ls.js';
+import { registerPrune } from './commands/prune.js';
+import { registerPut } from './commands/put.js';
+import { registerRm } from './commands/rm.js';
+import { registerVerify } from './commands/verify.js';
+import { AbortError } from '../index.js';
+import type { Shared } from './context.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { Output } from './output.js';
+
+function packageVersion(): string {
+  try {
+    // src/cli/ and dist/cli/ are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The `mote` command tree. Parsing errors surface as thrown `CommanderError`s (see `exitOverride`). */
+export function createProgram(shared: Shared): Command {
+  const program = new Command('mote')
+    .description('content-addressed on-disk blob cache for OCI tooling')
+    .version(packageVersion(), '-V, --version')
+    .option('--cache <dir>', 'cache directory (default: $MOTE_CACHE_DIR, else $XDG_CACHE_HOME/motecache, else ~/.cache/motecache)')
+    .option('--json', 'machine-readable output: one JSON document on stdout; errors as {"error":{code,message}} on stderr')
+    .option('-q, --quiet', 'no progress bars or notes on stderr')
+    .exitOverride()
+    // Errors are reported by run(), in the format --json asks for; help and version still print as usual.
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size), 3 not found,\n' +
+        '4 integrity (digest/size mismatch, corrupt motes found by verify), 5 no space, 130 interrupted.',
+    );
+  registerPut(program, shared);
+  registerGet(program, shared);
+  registerLs(program, shared);
+  registerInfo(program, shared);
+  registerRm(program, shared);
+  registerPrune(program, shared);
+  registerVerify(program, shared);
+  registerDu(program, shared);
+  return program;
+}
+
+/** Whether `--json` appears among the options (before any `--`); used to format errors raised while parsing. */
+function jsonRequested(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+function isBrokenPipe(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/**
+ * Runs `mote` with `argv` (as in `process.argv`: node, script, args...) and resolves to the exit code. Never
+ * rejects: failures are reported on stderr. The first SIGINT aborts the running command (exit 130), a second one
+ * exits at once.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) controller.abort(new AbortError('SIGINT'));
+    else process.exit(ExitCode.Interrupted);
+  };
+  // A reader that goes away (`mote get … | head`) is not an error worth a message. The listener stays for the
+  // life of the process: the error event can come after the command has finished writing.
+  let stdoutBroken = false;
+  let stdoutFailure: unknown;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    stdoutBroken = true;
+    if (err.code !== 'EPIPE') stdoutFailure ??= err;
+  });
+  process.on('SIGINT', onSigint);
+
+  const program = createProgram({ signal: controller.signal });
+  try {
+    await program.parseAsync(argv as string[]);
+    if (stdoutFailure === undefined) return ExitCode.Ok;
+    throw stdoutFailure;
+  } catch (err) {
+    if (stdoutBroken && stdoutFailure === undefined && isBrokenPipe(err)) return ExitCode.Ok;
+    const code = exitCodeFor(err);
+    // Commander already printed help or the version; 'commander.help' is help shown for a missing command.
+    const printed = err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help');
+    if (!printed) {
+      const json = program.opts<{ json?: boolean }>().json === true || jsonRequested(argv.slice(2));
+      new Output(json, false).error(err);
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

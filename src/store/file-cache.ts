@@ -80,8 +80,13 @@ export class FileMoteCache implements MoteCache {
   readonly #ctx: StoreContext;
   #index: MoteIndex | undefined;
   #ready = false;
-  /** Motes announced by createMote and not yet published, by digest. */
-  readonly #pending = new Map<string, MoteInfo>();
+  /**
+   * Motes announced by createMote and not yet written, by digest, with how many announcements are outstanding:
+   * several callers may announce the same digest, and each finished writer settles one announcement, so the
+   * first writer to finish does not take the registration away from the others (and entries do not pile up
+   * forever, as the original's did).
+   */
+  readonly #pending = new Map<string, { info: MoteInfo; outstanding: number }>();
   /** In-flight fallback downloads, by digest: concurrent readers share one. */
   readonly #populating = new Map<string, Promise<void>>();
 
@@ -180,18 +185,23 @@ export class FileMoteCache implements MoteCache {
     checkSize(size);
     if (typeof mediaType !== 'string') throw new InvalidArgumentError('createMote: mediaType must be a string');
     const info: MoteInfo = { digest, size, mediaType: mediaType || DEFAULT_MEDIA_TYPE };
-    this.#pending.set(digest, info);
+    const entry = this.#pending.get(digest);
+    this.#pending.set(digest, { info, outstanding: (entry?.outstanding ?? 0) + 1 });
     return { ...info };
   }
 
   async moteWriter(digest: string): Promise<Writable> {
     const { algorithm } = parseDigest(digest);
     const ctx = this.#context();
-    const info = this.#pending.get(digest) ?? this.#findLocal(digest);
+    const info = this.#pending.get(digest)?.info ?? this.#findLocal(digest);
     if (!info) throw new MoteNotFoundError(digest, 'no createMote() for this digest before moteWriter()');
     const writer = new IngestStream(ctx, { digest, algorithm, size: info.size, mediaType: info.mediaType });
-    // Published: the index now has the media type, the pending entry is no longer needed (the original leaked it).
-    writer.once('finish', () => this.#pending.delete(digest));
+    // Published: the index now has the media type; this writer settles one announcement. A failed writer
+    // settles nothing, so the caller can retry.
+    writer.once('finish', () => {
+      const entry = this.#pending.get(digest);
+      if (entry && --entry.outstanding <= 0) this.#pending.delete(digest);
+    });
     return writer;
   }
 
@@ -394,7 +404,7 @@ export class FileMoteCache implements MoteCache {
     const path = this.#layout.blobPath(digest);
     const ctx = this.#context();
     unlinkQuiet(path);
-    this.#pending.delete(digest);
+    // Announcements (createMote) are left alone: another caller may be about to write this digest.
     ctx.forget(digest);
   }
 

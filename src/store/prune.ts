@@ -8,6 +8,7 @@ import { walkBlobs, type BlobEntry } from './walk.js';
 import path from 'node:path';
 
 const BATCH = 2_000;
+const UNLINK_CONCURRENCY = 8;
 
 /**
  * Size-bounded LRU pruning.
@@ -21,8 +22,9 @@ const BATCH = 2_000;
  * and a mote used after the scan started (its index entry is re-read right before the unlink).
  *
  * Only one prune runs at a time across processes (proper-lockfile on `.mote/prune.lock`); a second one waits.
- * Readers and writers are not locked out: they never need the prune lock, and the work yields to the event loop
- * every 2,000 motes, which is also where the AbortSignal is checked.
+ * Readers and writers are not locked out: they never need the prune lock, and every unlink is awaited, so the
+ * event loop keeps running. The AbortSignal is checked before each unlink; an aborted prune stops within the
+ * unlinks already in flight, keeps the index in step with what it removed, and rejects with AbortError.
  */
 export async function prune(ctx: StoreContext, maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
@@ -44,6 +46,11 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   for (const e of walkBlobs(ctx.layout)) {
     entries.push(e);
     inodes.set(e.ino, e.size);
+    // The scan is synchronous (a sync lstat is ~10x cheaper than an async one); let the event loop breathe.
+    if (entries.length % BATCH === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfAborted(signal);
+    }
   }
   let total = 0;
   for (const size of inodes.values()) total += size;
@@ -57,39 +64,65 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
 
   let removed = 0;
   let freed = 0;
-  const forgotten: string[] = [];
+  let inFlight = 0; // bytes whose unlink has been issued but not yet confirmed
+  let next = 0;
+  let forgotten: string[] = [];
   const touchedDirs = new Set<string>();
-  for (let i = 0; i < order.length && total - freed > maxSize; i++) {
-    if (i % BATCH === 0 && i > 0) {
-      ctx.index.deleteMany(forgotten.splice(0));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      throwIfAborted(signal);
+  const flushIndex = (): void => {
+    if (forgotten.length === 0) return;
+    ctx.index.deleteMany(forgotten);
+    forgotten = [];
+  };
+
+  // Several unlinks in flight at once. On ext4 the cost of an unlink is mostly the kernel freeing the file's
+  // blocks (~200 µs here for a one-block file against ~12 µs for an empty one); a few at a time over the thread
+  // pool overlap that work (measured ~1.6x at 4 in flight, no gain beyond 8).
+  const worker = async (): Promise<void> => {
+    while (next < order.length && total - freed - inFlight > maxSize && !signal?.aborted) {
+      const { e } = order[next++]!;
+      if (!removable(ctx, e, scanStart)) continue;
+      inFlight += e.size;
+      try {
+        await fs.promises.unlink(e.path);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'EBUSY')) continue;
+        throw err;
+      } finally {
+        inFlight -= e.size;
+      }
+      forgotten.push(e.digest);
+      touchedDirs.add(path.dirname(e.path));
+      removed++;
+      freed += e.size;
+      if (forgotten.length >= BATCH) flushIndex();
     }
-    const { e } = order[i]!;
-    if (openReaders.has(e.path)) continue;
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(e.path);
-    } catch {
-      continue; // removed by someone else: not ours to count
-    }
-    if (st.ino !== e.ino || st.nlink > 1) continue;
-    const latest = ctx.index.lastUsed(e.digest);
-    if (latest !== undefined && latest >= scanStart) continue;
-    try {
-      fs.unlinkSync(e.path);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'EBUSY')) continue;
-      throw err;
-    }
-    forgotten.push(e.digest);
-    touchedDirs.add(path.dirname(e.path));
-    removed++;
-    freed += e.size;
+  };
+  try {
+    await Promise.all(Array.from({ length: UNLINK_CONCURRENCY }, worker));
+  } finally {
+    // Whatever was removed, also on abort or error, leaves the index.
+    flushIndex();
+    if (ctx.durable) for (const dir of touchedDirs) fsyncDirSync(dir);
   }
-  ctx.index.deleteMany(forgotten);
-  if (ctx.durable) for (const dir of touchedDirs) fsyncDirSync(dir);
+  throwIfAborted(signal);
   return { removed, freedBytes: freed, remainingBytes: total - freed };
+}
+
+/**
+ * Checked right before each unlink, not at scan time: a reader may have linked the blob, a writer may have
+ * replaced it, or some process may have used it since the scan began.
+ */
+function removable(ctx: StoreContext, e: BlobEntry, scanStart: number): boolean {
+  if (openReaders.has(e.path)) return false;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(e.path);
+  } catch {
+    return false; // removed by someone else: not ours to count
+  }
+  if (st.ino !== e.ino || st.nlink > 1) return false;
+  const latest = ctx.index.lastUsed(e.digest);
+  return latest === undefined || latest < scanStart;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

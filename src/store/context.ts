@@ -1,5 +1,5 @@
 import type { StoreLayout } from './layout.js';
-import type { MoteIndex } from './index-db.js';
+import type { UseIndex } from './index-db.js';
 import { nowMicros } from './fs-util.js';
 
 /**
@@ -10,16 +10,16 @@ import { nowMicros } from './fs-util.js';
 export class StoreContext {
   readonly layout: StoreLayout;
   readonly durable: boolean;
-  readonly #index: () => MoteIndex;
+  readonly #index: () => UseIndex;
   #warned = false;
 
-  constructor(layout: StoreLayout, durable: boolean, index: () => MoteIndex) {
+  constructor(layout: StoreLayout, durable: boolean, index: () => UseIndex) {
     this.layout = layout;
     this.durable = durable;
     this.#index = index;
   }
 
-  get index(): MoteIndex {
+  get index(): UseIndex {
     return this.#index();
   }
 

@@ -19,7 +19,7 @@ import {
 } from './types.js';
 import { StoreContext } from './context.js';
 import { StoreLayout } from './layout.js';
-import { DEFAULT_MEDIA_TYPE, MoteIndex } from './index-db.js';
+import { DEFAULT_MEDIA_TYPE, MoteIndex, NullIndex, type UseIndex } from './index-db.js';
 import { IngestStream, checkContent, ingestBytesSync, type IngestSpec } from './ingest.js';
 import { publishSync } from './publish.js';
 import { hashFile } from './hash-file.js';
@@ -78,7 +78,7 @@ export class FileMoteCache implements MoteCache {
 
   readonly #layout: StoreLayout;
   readonly #ctx: StoreContext;
-  #index: MoteIndex | undefined;
+  #index: UseIndex | undefined;
   #ready = false;
   /**
    * Motes announced by createMote and not yet written, by digest, with how many announcements are outstanding:
@@ -122,8 +122,23 @@ export class FileMoteCache implements MoteCache {
     return this.#ctx;
   }
 
-  #openIndex(): MoteIndex {
-    this.#index ??= new MoteIndex(this.#layout.indexPath, this.durable);
+  /**
+   * The index, opened on first use. If it cannot be opened at all (not corruption, which heals itself, but say
+   * `.mote/index.db` being a directory or unreadable), the store goes on without one: it is only a hint, and
+   * blobs, reads, writes and prune (by mtime) do not need it.
+   */
+  #openIndex(): UseIndex {
+    if (!this.#index) {
+      try {
+        this.#index = new MoteIndex(this.#layout.indexPath, this.durable);
+      } catch (err) {
+        process.emitWarning(
+          `motecache: the mote index at ${this.#layout.indexPath} cannot be opened (${String(err)}); going on without it: media types read as ${DEFAULT_MEDIA_TYPE} and prune orders by file mtime`,
+          { code: 'MOTECACHE_INDEX' },
+        );
+        this.#index = new NullIndex();
+      }
+    }
     return this.#index;
   }
 

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { isErrno } from '../errors.js';
 
 /**
@@ -43,22 +42,26 @@ export function unlinkBestEffort(path: string): void {
 }
 
 /**
- * Creates `path` with `content` unless it exists, never exposing a partly written file: the bytes go to a
- * sibling temporary that is then hard-linked into place. link() fails with EEXIST instead of replacing, so two
- * processes initializing one root at once both succeed and neither clobbers the other.
+ * Creates `file` with `content` unless it exists, never exposing a partly written file: the bytes go to `temp`
+ * (on the same filesystem) that is then hard-linked into place. link() fails with EEXIST instead of replacing,
+ * so two processes initializing one root at once both succeed and neither clobbers the other.
  */
-export function writeFileIfMissingSync(path: string, content: string, durable: boolean): boolean {
-  if (fs.existsSync(path)) return false;
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = fs.openSync(temp, 'wx', 0o444);
+export function writeFileNoClobberSync(
+  file: string,
+  content: string,
+  options: { durable: boolean; temp: string; mode: number },
+): boolean {
+  if (fs.existsSync(file)) return false;
+  const { temp } = options;
+  const fd = fs.openSync(temp, 'wx', options.mode);
   try {
     fs.writeFileSync(fd, content);
-    if (durable) fs.fsyncSync(fd);
+    if (options.durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   try {
-    fs.linkSync(temp, path);
+    fs.linkSync(temp, file);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;

@@ -8,85 +8,186 @@ interface Row {
   last_used: number;
 }
 
+/** What the store needs from its index. Every method may be called at any time; none is the truth. */
+export interface UseIndex {
+  /** Records a write: the media type (unless default) and a use. */
+  recordWrite(digest: string, mediaType: string, at: number): void;
+  /** Records a use (read, or a write of a mote that was already there). */
+  recordUse(digest: string, at: number): void;
+  get(digest: string): { mediaType: string; lastUsed: number } | undefined;
+  lastUsed(digest: string): number | undefined;
+  delete(digest: string): void;
+  /** Deletes many rows in one transaction (prune, verify). */
+  deleteMany(digests: readonly string[]): void;
+  /** Every row, for walks that need media types or last uses of many motes at once. */
+  all(): Map<string, { mediaType: string; lastUsed: number }>;
+  close(): void;
+}
+
+/** The index of a store whose index file cannot be opened at all (e.g. `.mote/index.db` is a directory). */
+export class NullIndex implements UseIndex {
+  recordWrite(): void {}
+  recordUse(): void {}
+  get(): undefined {
+    return undefined;
+  }
+  lastUsed(): undefined {
+    return undefined;
+  }
+  delete(): void {}
+  deleteMany(): void {}
+  all(): Map<string, { mediaType: string; lastUsed: number }> {
+    return new Map();
+  }
+  close(): void {}
+}
+
+interface Statements {
+  upsert: Database.Statement;
+  touch: Database.Statement;
+  insertIgnore: Database.Statement;
+  get: Database.Statement;
+  lastUsed: Database.Statement;
+  delete: Database.Statement;
+  all: Database.Statement;
+}
+
 /**
  * The mote index: media type and last use per digest, in SQLite (WAL, one connection per instance, several
  * processes on one file). It is a hint, never the truth: the blob files decide presence and content. So a lost
  * or corrupt index is recreated empty (motes then read as `application/octet-stream`, last use = file mtime),
  * and failures to record a use never fail the operation that caused them.
  *
+ * Corruption is not always visible when the file is opened (SQLite reads pages lazily: a damaged row page
+ * surfaces on the first query that touches it), so every call heals: on SQLITE_CORRUPT / SQLITE_NOTADB the file is
+ * moved aside, a fresh one is created, and the call is retried (writes) or answers "unknown" (reads).
+ *
  * Why SQLite and not an append-only log: the LRU needs "last use by any process"; a log needs compaction that
  * races with appenders, and a sidecar file per mote doubles the file creations of a put (the dominant cost).
  * One UPDATE here costs ~25 µs; creating a file on ext4 400-700 µs.
  */
-export class MoteIndex {
-  #db: Database.Database;
-  #upsert: Database.Statement;
-  #touch: Database.Statement;
-  #insertIgnore: Database.Statement;
-  #get: Database.Statement;
-  #lastUsed: Database.Statement;
-  #delete: Database.Statement;
-  #all: Database.Statement;
+export class MoteIndex implements UseIndex {
+  readonly #file: string;
+  readonly #durable: boolean;
+  #db!: Database.Database;
+  #q!: Statements;
 
   constructor(file: string, durable: boolean) {
-    this.#db = openOrRecreate(file, durable);
-    const db = this.#db;
-    // A known media type is never overwritten by the default one (a later `put` without a media type).
-    this.#upsert = db.prepare(
-      `INSERT INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)
-       ON CONFLICT (digest) DO UPDATE SET last_used = excluded.last_used,
-         media_type = CASE WHEN excluded.media_type = '${DEFAULT_MEDIA_TYPE}' THEN media_type ELSE excluded.media_type END`,
-    );
-    this.#touch = db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?');
-    this.#insertIgnore = db.prepare('INSERT OR IGNORE INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)');
-    this.#get = db.prepare('SELECT media_type, last_used FROM motes WHERE digest = ?');
-    this.#lastUsed = db.prepare('SELECT last_used FROM motes WHERE digest = ?').pluck();
-    this.#delete = db.prepare('DELETE FROM motes WHERE digest = ?');
-    this.#all = db.prepare('SELECT digest, media_type, last_used FROM motes');
+    this.#file = file;
+    this.#durable = durable;
+    this.#attach(openOrRecreate(file, durable));
   }
 
-  /** Records a write: the media type (unless default) and a use. */
+  #attach(db: Database.Database): void {
+    this.#db = db;
+    this.#q = {
+      // A known media type is never overwritten by the default one (a later `put` without a media type).
+      upsert: db.prepare(
+        `INSERT INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)
+         ON CONFLICT (digest) DO UPDATE SET last_used = excluded.last_used,
+           media_type = CASE WHEN excluded.media_type = '${DEFAULT_MEDIA_TYPE}' THEN media_type ELSE excluded.media_type END`,
+      ),
+      touch: db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?'),
+      insertIgnore: db.prepare('INSERT OR IGNORE INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)'),
+      get: db.prepare('SELECT media_type, last_used FROM motes WHERE digest = ?'),
+      lastUsed: db.prepare('SELECT last_used FROM motes WHERE digest = ?').pluck(),
+      delete: db.prepare('DELETE FROM motes WHERE digest = ?'),
+      all: db.prepare('SELECT digest, media_type, last_used FROM motes'),
+    };
+  }
+
+  /** Runs `fn`; if the file turns out corrupt, replaces it with an empty one and answers `onLost()`. */
+  #heal<T>(fn: () => T, onLost: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      if (this.#db.open) this.#db.close();
+      moveAside(this.#file);
+      this.#attach(openOrRecreate(this.#file, this.#durable));
+      return onLost();
+    }
+  }
+
   recordWrite(digest: string, mediaType: string, at: number): void {
-    this.#upsert.run(digest, mediaType || DEFAULT_MEDIA_TYPE, at);
+    const run = (): void => void this.#q.upsert.run(digest, mediaType || DEFAULT_MEDIA_TYPE, at);
+    this.#heal(run, run);
   }
 
-  /** Records a use (read, or a write of a mote that was already there). */
   recordUse(digest: string, at: number): void {
-    if (this.#touch.run(at, digest).changes === 0) this.#insertIgnore.run(digest, DEFAULT_MEDIA_TYPE, at);
+    const run = (): void => {
+      if (this.#q.touch.run(at, digest).changes === 0) this.#q.insertIgnore.run(digest, DEFAULT_MEDIA_TYPE, at);
+    };
+    this.#heal(run, run);
   }
 
   get(digest: string): { mediaType: string; lastUsed: number } | undefined {
-    const row = this.#get.get(digest) as Row | undefined;
-    return row && { mediaType: row.media_type, lastUsed: row.last_used };
+    return this.#heal(
+      () => {
+        const row = this.#q.get.get(digest) as Row | undefined;
+        return row && { mediaType: row.media_type, lastUsed: row.last_used };
+      },
+      () => undefined,
+    );
   }
 
   lastUsed(digest: string): number | undefined {
-    return this.#lastUsed.get(digest) as number | undefined;
+    return this.#heal(
+      () => this.#q.lastUsed.get(digest) as number | undefined,
+      () => undefined,
+    );
   }
 
   delete(digest: string): void {
-    this.#delete.run(digest);
+    this.#heal(
+      () => void this.#q.delete.run(digest),
+      () => undefined, // a fresh index has no row to delete
+    );
   }
 
-  /** Deletes many rows in one transaction (prune, verify). */
   deleteMany(digests: readonly string[]): void {
     if (digests.length === 0) return;
-    this.#db.transaction((ds: readonly string[]) => {
-      for (const d of ds) this.#delete.run(d);
-    })(digests);
+    this.#heal(
+      () =>
+        this.#db.transaction((ds: readonly string[]) => {
+          for (const d of ds) this.#q.delete.run(d);
+        })(digests),
+      () => undefined,
+    );
   }
 
-  /** Every row, for walks that need media types or last uses of many motes at once. */
   all(): Map<string, { mediaType: string; lastUsed: number }> {
-    const out = new Map<string, { mediaType: string; lastUsed: number }>();
-    for (const row of this.#all.iterate() as Iterable<Row & { digest: string }>) {
-      out.set(row.digest, { mediaType: row.media_type, lastUsed: row.last_used });
-    }
-    return out;
+    return this.#heal(
+      () => {
+        const out = new Map<string, { mediaType: string; lastUsed: number }>();
+        for (const row of this.#q.all.iterate() as Iterable<Row & { digest: string }>) {
+          out.set(row.digest, { mediaType: row.media_type, lastUsed: row.last_used });
+        }
+        return out;
+      },
+      () => new Map(),
+    );
   }
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+}
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
+}
+
+/** A cache index may be thrown away: move the damaged file aside (for a post-mortem) and start empty. */
+function moveAside(file: string): void {
+  const stamp = `${Date.now()}-${process.pid}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      fs.renameSync(file + suffix, `${file}.corrupt-${stamp}${suffix}`);
+    } catch {
+      /* absent */
+    }
   }
 }
 
@@ -115,16 +216,8 @@ function openOrRecreate(file: string, durable: boolean): Database.Database {
   try {
     return open(file, durable);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    if (!/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw err;
-    // A cache index may be thrown away: move the damaged file aside (for a post-mortem) and start empty.
-    for (const suffix of ['', '-wal', '-shm']) {
-      try {
-        fs.renameSync(file + suffix, `${file}.corrupt-${Date.now()}${suffix}`);
-      } catch {
-        /* absent */
-      }
-    }
+    if (!isCorruption(err)) throw err;
+    moveAside(file);
     return open(file, durable);
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../digest/index.js';
-import { fsyncDirSync, writeFileIfMissingSync } from './fs-util.js';
+import { fsyncDirSync, writeFileNoClobberSync } from './fs-util.js';
 
 /**
  * Where everything lives under a store root. The root is a valid OCI image layout (`oci-layout`, `index.json`,
@@ -40,29 +40,35 @@ export class StoreLayout {
   }
 
   /** A fresh temporary name. The pid helps a human; the random part makes collisions practically impossible. */
-  tempPath(kind: 'ingest' | 'read'): string {
+  tempPath(kind: 'ingest' | 'read' | 'layout'): string {
     return path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.${kind}`);
   }
 
-  /** Creates the directories and the OCI layout files if missing. Safe to run from several processes at once. */
+  /**
+   * Creates the directories and the OCI layout files if missing. Safe to run from several processes at once.
+   * The layout files are written 0644 (unlike blobs): `index.json` is the user's to fill (e.g. `skopeo copy` into
+   * the root). Their temporaries live in `.mote/tmp/` like every other, so a crash here leaves nothing in the root.
+   */
   ensure(durable: boolean): void {
     fs.mkdirSync(this.tmpDir, { recursive: true });
     for (const algorithm of Object.keys(ALGORITHMS) as DigestAlgorithm[]) {
       fs.mkdirSync(this.algorithmDir(algorithm), { recursive: true });
     }
-    let created = writeFileIfMissingSync(
+    const writeIfMissing = (file: string, content: string, durable: boolean): boolean =>
+      writeFileNoClobberSync(file, content, { durable, temp: this.tempPath('layout'), mode: 0o644 });
+    let created = writeIfMissing(
       path.join(this.root, 'oci-layout'),
       JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n',
       durable,
     );
     created =
-      writeFileIfMissingSync(
+      writeIfMissing(
         path.join(this.root, 'index.json'),
         JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }) + '\n',
         durable,
       ) || created;
     created =
-      writeFileIfMissingSync(
+      writeIfMissing(
         path.join(this.root, 'CACHEDIR.TAG'),
         'Signature: 8a477f597d28d172789f06886806bc55\n' +
           '# This file is a cache directory tag created by motecache.\n' +

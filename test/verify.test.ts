@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DigestMismatchError, FileMoteCache, digestOf, type FileMoteCacheOptions, type MoteInfo } from '../src/index.js';
 import { CountingCache } from './helpers/counting-cache.js';
-import { makeTempDir, randomData, readAll, temporaries } from './helpers/tmp.js';
+import { deadPid, makeTempDir, randomData, readAll, temporaries } from './helpers/tmp.js';
 
 let scratch: { dir: string; cleanup: () => void };
 const opened: FileMoteCache[] = [];
@@ -219,7 +219,7 @@ describe('stale temporaries', () => {
     const forVerify = open('verify', { staleAfterMs });
     for (const c of [forInit, forVerify]) {
       await c.initialize();
-      fs.writeFileSync(path.join(tmpDir(c), '1234-aaaaaaaaaaaaaaaa.ingest'), 'abandoned by a killed writer');
+      fs.writeFileSync(path.join(tmpDir(c), `${deadPid()}-aaaaaaaaaaaaaaaa.ingest`), 'abandoned by a killed writer');
       fs.mkdirSync(path.join(tmpDir(c), 'leftover-dir'));
       fs.writeFileSync(path.join(tmpDir(c), 'leftover-dir', 'x'), 'x');
     }
@@ -235,14 +235,26 @@ describe('stale temporaries', () => {
   it('age is max(mtime, ctime): setting mtime back does not make a temporary stale', async () => {
     const c = open('cache', { staleAfterMs: 60_000 });
     await c.initialize();
-    const file = path.join(tmpDir(c), '1-old-mtime.ingest');
+    const name = `${deadPid()}-old-mtime.ingest`; // a dead owner: only its age can keep it
+    const file = path.join(tmpDir(c), name);
     fs.writeFileSync(file, 'x');
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
     fs.utimesSync(file, twoHoursAgo, twoHoursAgo);
     expect(Date.now() - fs.statSync(file).mtimeMs).toBeGreaterThan(3600_000);
     await c.initialize();
     expect((await c.verify()).sweptTemporaries).toBe(0);
-    expect(temporaries(c.root)).toEqual(['1-old-mtime.ingest']);
+    expect(temporaries(c.root)).toEqual([name]);
+  });
+
+  it('a temporary whose owner process is still running is kept whatever its age; a dead owner\'s is swept', async () => {
+    const c = open('cache', { staleAfterMs: 0 });
+    await c.initialize();
+    const live = `${process.pid}-cccccccccccccccc.read`; // e.g. a read that has lasted longer than staleAfterMs
+    const dead = `${deadPid()}-dddddddddddddddd.ingest`;
+    fs.writeFileSync(path.join(tmpDir(c), live), 'x');
+    fs.writeFileSync(path.join(tmpDir(c), dead), 'x');
+    expect((await c.verify()).sweptTemporaries).toBe(1);
+    expect(temporaries(c.root)).toEqual([live]);
   });
 
   it('a read link to an old blob is not swept while the read is in progress', async () => {

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertAlgorithm } from '../digest/digester.js';
-import { digestOf, parseDigest, type DigestAlgorithm } from '../digest/index.js';
+import { ALGORITHMS, digestOf, isAlgorithm, parseDigest, type DigestAlgorithm } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError, asStoreError, isErrno } from '../errors.js';
 import {
   CommitMode,
@@ -54,10 +53,18 @@ export interface FileMoteCacheOptions {
   staleAfterMs?: number;
 }
 
+/**
+ * In-flight fallback downloads in this process, by blob path: concurrent readers of one digest share one
+ * download, also across FileMoteCache instances on the same root.
+ */
+const populating = new Map<string, Promise<void>>();
+
 /** `get` reads motes up to this size synchronously in one go; larger ones are streamed. */
 const SYNC_READ_LIMIT = 8 << 20;
 /** `put` of a buffer up to this size is written synchronously; larger ones are streamed. */
 const SYNC_WRITE_LIMIT = 8 << 20;
+/** After the index failed to open, try again at most this often (the failure may have been transient). */
+const INDEX_RETRY_MS = 60_000;
 
 /**
  * A mote store in a directory that is also a valid OCI image layout. See the README for the guarantees; in
@@ -79,6 +86,7 @@ export class FileMoteCache implements MoteCache {
   readonly #layout: StoreLayout;
   readonly #ctx: StoreContext;
   #index: UseIndex | undefined;
+  #indexFailedAt = 0;
   #ready = false;
   /**
    * Motes announced by createMote and not yet written, by digest, with how many announcements are outstanding:
@@ -87,12 +95,14 @@ export class FileMoteCache implements MoteCache {
    * forever, as the original's did).
    */
   readonly #pending = new Map<string, { info: MoteInfo; outstanding: number }>();
-  /** In-flight fallback downloads, by digest: concurrent readers share one. */
-  readonly #populating = new Map<string, Promise<void>>();
 
   constructor(root: string, options: FileMoteCacheOptions = {}) {
     if (typeof root !== 'string' || root === '') throw new InvalidArgumentError('FileMoteCache: root must be a non-empty path');
-    this.algorithm = assertAlgorithm(options.algorithm ?? 'sha256');
+    const algorithm = options.algorithm ?? 'sha256';
+    if (!isAlgorithm(algorithm)) {
+      throw new InvalidArgumentError(`FileMoteCache: algorithm must be one of ${Object.keys(ALGORITHMS).join(', ')}, got ${String(algorithm)}`);
+    }
+    this.algorithm = algorithm;
     this.linkOnRead = options.linkOnRead ?? true;
     this.fallback = options.fallback;
     if (this.fallback === (this as MoteCache)) throw new InvalidArgumentError('FileMoteCache: a cache cannot be its own fallback');
@@ -114,6 +124,9 @@ export class FileMoteCache implements MoteCache {
     if (!this.#ready) {
       try {
         this.#layout.ensure(this.durable);
+        // First use does what initialize() does: a library user who never calls it still gets stale
+        // temporaries swept (once per instance: a readdir of .mote/tmp).
+        this.#layout.sweepTemporaries(this.staleAfterMs);
       } catch (err) {
         throw asStoreError(err, this.root);
       }
@@ -128,10 +141,12 @@ export class FileMoteCache implements MoteCache {
    * blobs, reads, writes and prune (by mtime) do not need it.
    */
   #openIndex(): UseIndex {
+    if (this.#index instanceof NullIndex && Date.now() - this.#indexFailedAt >= INDEX_RETRY_MS) this.#index = undefined;
     if (!this.#index) {
       try {
         this.#index = new MoteIndex(this.#layout.indexPath, this.durable);
       } catch (err) {
+        this.#indexFailedAt = Date.now();
         process.emitWarning(
           `motecache: the mote index at ${this.#layout.indexPath} cannot be opened (${String(err)}); going on without it: media types read as ${DEFAULT_MEDIA_TYPE} and prune orders by file mtime`,
           { code: 'MOTECACHE_INDEX' },
@@ -208,7 +223,7 @@ export class FileMoteCache implements MoteCache {
   async moteWriter(digest: string): Promise<Writable> {
     const { algorithm } = parseDigest(digest);
     const ctx = this.#context();
-    const info = this.#pending.get(digest)?.info ?? this.#findLocal(digest);
+    const info = this.#pending.get(digest)?.info;
     if (!info) throw new MoteNotFoundError(digest, 'no createMote() for this digest before moteWriter()');
     const writer = new IngestStream(ctx, { digest, algorithm, size: info.size, mediaType: info.mediaType });
     // Published: the index now has the media type; this writer settles one announcement. A failed writer
@@ -240,10 +255,11 @@ export class FileMoteCache implements MoteCache {
   }
 
   #populate(digest: string): Promise<void> {
-    let flight = this.#populating.get(digest);
+    const key = this.#layout.blobPath(digest);
+    let flight = populating.get(key);
     if (!flight) {
-      flight = this.#download(digest).finally(() => this.#populating.delete(digest));
-      this.#populating.set(digest, flight);
+      flight = this.#download(digest).finally(() => populating.delete(key));
+      populating.set(key, flight);
     }
     return flight;
   }
@@ -365,18 +381,34 @@ export class FileMoteCache implements MoteCache {
     }
     const ctx = this.#context();
     const mediaType = mote.mediaType || DEFAULT_MEDIA_TYPE;
-    if (fs.existsSync(this.#layout.blobPath(mote.digest))) {
+    const blobPath = this.#layout.blobPath(mote.digest);
+    let source: fs.Stats;
+    try {
+      source = fs.lstatSync(sourcePath);
+    } catch (err) {
+      throw asStoreError(err, this.root);
+    }
+    const existing = statQuiet(blobPath);
+    if (existing && existing.ino === source.ino && existing.dev === source.dev) {
+      // The caller handed us the blob itself (e.g. `moteRef(d)`): there is nothing to add, and nothing to remove.
+      ctx.recordWrite(mote.digest, mediaType);
+      return;
+    }
+    if (existing) {
       // Already here: nothing to publish. Still check the source, so a wrong file is reported, not swallowed.
       const actual = await hashFile(sourcePath, algorithm);
       checkContent({ digest: mote.digest, algorithm, size: mote.size }, actual.digest, actual.size);
+      ctx.recordWrite(mote.digest, mediaType); // first: a concurrent prune then sees the mote as just used
       if (mode === CommitMode.Move) unlinkQuiet(sourcePath);
-      ctx.recordWrite(mote.digest, mediaType);
       return;
     }
     const temp = this.#layout.tempPath('ingest');
     let movedIn = false; // the source itself now sits at `temp`
     try {
-      if (mode === CommitMode.Move) {
+      // Only a plain file that nothing else links to may be taken over by rename. A symlink would publish a link
+      // to the caller's file, and a hard-linked inode could be changed through its other name after we verified
+      // it: those are copied instead (copyFile follows the link), and the source name is removed afterwards.
+      if (mode === CommitMode.Move && source.isFile() && source.nlink === 1) {
         try {
           fs.renameSync(sourcePath, temp);
           movedIn = true;
@@ -482,4 +514,14 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** lstat, or undefined when there is nothing there. */
+function statQuiet(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
 }

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createDigester, digestOf, type DigestAlgorithm, type Digester } from '../digest/index.js';
 import { DigestMismatchError, SizeMismatchError, asStoreError } from '../errors.js';
 import type { MoteInfo } from './types.js';
 import type { StoreContext } from './context.js';
-import { unlinkBestEffort } from './fs-util.js';
+import { fsyncDirSync, unlinkBestEffort } from './fs-util.js';
 import { publishSync } from './publish.js';
 import { DEFAULT_MEDIA_TYPE } from './index-db.js';
 
@@ -34,9 +35,15 @@ export function ingestBytesSync(ctx: StoreContext, data: Uint8Array, spec: Inges
   checkContent(spec, digest, data.byteLength);
   const mediaType = spec.mediaType ?? DEFAULT_MEDIA_TYPE;
   const info: MoteInfo = { digest, size: data.byteLength, mediaType };
-  if (fs.existsSync(ctx.layout.blobPath(digest))) {
+  const blobPath = ctx.layout.blobPath(digest);
+  if (fs.existsSync(blobPath)) {
+    // Record the use first, then look again: a prune that started earlier now leaves the mote alone, and one
+    // that removed it in between is caught by the second look (then we write it after all).
     ctx.recordWrite(digest, mediaType);
-    return info;
+    if (fs.existsSync(blobPath)) {
+      if (ctx.durable) fsyncDirSync(path.dirname(blobPath)); // the winner may not have synced it yet
+      return info;
+    }
   }
   const temp = ctx.layout.tempPath('ingest');
   try {
@@ -57,10 +64,18 @@ export function ingestBytesSync(ctx: StoreContext, data: Uint8Array, spec: Inges
   return info;
 }
 
+/** Rejection used internally when the stream was destroyed while its I/O was in flight; never surfaces. */
+const DESTROYED = Symbol('destroyed');
+
 /**
  * A Writable that ingests one mote: bytes go to a private temporary under `.mote/tmp/` while being hashed; at
  * the end the size and digest are checked, the file is fsynced (durable), renamed into `blobs/`, and only then
  * does `finish` fire. Any failure (mismatch, ENOSPC, destroy) removes the temporary and publishes nothing.
+ *
+ * Descriptor ownership: at most one fs call is in flight at a time, and `destroy()` never closes the descriptor
+ * under it. A descriptor number closed while a write is queued on the thread pool can be reused by any open()
+ * in the process (another ingest's temporary, the SQLite index), and the write would land there; so destroy
+ * waits for the call to come back, then closes, unlinks and reports.
  */
 export class IngestStream extends Writable {
   readonly #ctx: StoreContext;
@@ -70,6 +85,8 @@ export class IngestStream extends Writable {
   #fd = -1;
   #written = 0;
   #info: MoteInfo | undefined;
+  #busy = false;
+  #whenIdle: (() => void) | undefined;
 
   constructor(ctx: StoreContext, spec: IngestSpec) {
     super({ highWaterMark: 1 << 20 });
@@ -87,6 +104,30 @@ export class IngestStream extends Writable {
   /** Bytes accepted so far. */
   get bytesWritten(): number {
     return this.#written;
+  }
+
+  /**
+   * Runs one fs call with the stream marked busy. When it comes back after a destroy, the deferred cleanup runs
+   * and `done` is not called (the stream is gone; nobody is waiting for it).
+   */
+  #io(start: (cb: (err: NodeJS.ErrnoException | null) => void) => void, done: (err: NodeJS.ErrnoException | null) => void): void {
+    this.#busy = true;
+    start((err) => {
+      this.#busy = false;
+      const cleanup = this.#whenIdle;
+      if (cleanup) {
+        this.#whenIdle = undefined;
+        return cleanup();
+      }
+      done(err);
+    });
+  }
+
+  #ioPromise(start: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#io(start, (err) => (err ? reject(err) : resolve()));
+      // A destroy during the call resolves nothing: the pending #commit is simply abandoned.
+    });
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -111,12 +152,16 @@ export class IngestStream extends Writable {
     const expected = this.#spec.size;
     if (expected >= 0 && this.#written + length > expected) {
       // Fail as soon as the source says more than announced: no point writing gigabytes we will throw away.
-      return callback(new SizeMismatchError(this.#spec.digest ?? '(unknown digest)', expected, this.#written + length));
+      return callback(new SizeMismatchError(this.#spec.digest ?? '(digest not given)', expected, this.#written + length));
     }
     this.#written += length;
     // Start the write first, then hash while the thread pool copies the same (read-only) buffers to the page
     // cache: hashing and writing overlap instead of taking turns, which is what a piped hash tap gets for free.
-    writevAll(this.#fd, buffers, (err) => callback(err ? this.#storeError(err) : null));
+    const fd = this.#fd;
+    this.#io(
+      (cb) => writevAll(fd, buffers, cb),
+      (err) => callback(err ? this.#storeError(err) : null),
+    );
     for (const b of buffers) this.#digester.update(b);
   }
 
@@ -124,6 +169,7 @@ export class IngestStream extends Writable {
     this.#commit().then(
       () => callback(),
       (err: unknown) => {
+        if (err === DESTROYED) return;
         unlinkBestEffort(this.#temp);
         callback(this.#storeError(err));
       },
@@ -132,11 +178,16 @@ export class IngestStream extends Writable {
 
   async #commit(): Promise<void> {
     const fd = this.#fd;
-    if (this.#ctx.durable) await new Promise<void>((res, rej) => fs.fsync(fd, (e) => (e ? rej(e) : res())));
-    this.#fd = -1;
-    await new Promise<void>((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
+    if (this.#ctx.durable) await this.#ioPromise((cb) => fs.fsync(fd, cb));
+    this.#fd = -1; // from here on this method owns the descriptor, and closes it
+    await this.#ioPromise((cb) => fs.close(fd, cb));
+    if (this.destroyed) throw DESTROYED;
+    // Everything below is synchronous: a destroy() cannot slip in between the checks and the publish.
     const digest = this.#digester.digest();
     checkContent(this.#spec, digest, this.#written);
+    // The bytes hashed are the bytes written: belt and braces against a short or foreign write.
+    const onDisk = fs.statSync(this.#temp).size;
+    if (onDisk !== this.#written) throw new SizeMismatchError(digest, this.#written, onDisk);
     publishSync(this.#ctx, this.#temp, digest);
     const mediaType = this.#spec.mediaType ?? DEFAULT_MEDIA_TYPE;
     this.#ctx.recordWrite(digest, mediaType);
@@ -144,16 +195,20 @@ export class IngestStream extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#fd >= 0) {
-      try {
-        fs.closeSync(this.#fd);
-      } catch {
-        /* already failing */
+    const cleanup = (): void => {
+      if (this.#fd >= 0) {
+        try {
+          fs.closeSync(this.#fd);
+        } catch {
+          /* already failing */
+        }
+        this.#fd = -1;
       }
-      this.#fd = -1;
-    }
-    if (!this.#info) unlinkBestEffort(this.#temp);
-    callback(error);
+      if (!this.#info) unlinkBestEffort(this.#temp);
+      callback(error);
+    };
+    if (this.#busy) this.#whenIdle = cleanup;
+    else cleanup();
   }
 
   #storeError(err: unknown): Error {

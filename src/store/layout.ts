@@ -82,6 +82,9 @@ export class StoreLayout {
    * Removes temporaries older than `staleAfterMs`. Age is taken from ctime as well as mtime: a read link shares
    * its inode (and so its mtime) with a blob that may be years old, but link() just bumped its ctime; an ingest
    * temporary has both bumped by every write. Never wipes the whole folder (cacache's cleanTmp breaks writers).
+   * A temporary whose owner (the pid its name starts with) is still running is kept whatever its age: a read
+   * or a stalled write may legitimately last longer than `staleAfterMs`. (Across pid namespaces a reused pid
+   * can only delay a sweep, never cause a wrong one.)
    */
   sweepTemporaries(staleAfterMs: number): number {
     let swept = 0;
@@ -96,7 +99,7 @@ export class StoreLayout {
       const p = path.join(this.tmpDir, name);
       try {
         const st = fs.lstatSync(p);
-        if (now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs) {
+        if (now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs && !ownerAlive(name)) {
           fs.rmSync(p, { force: true, recursive: true });
           swept++;
         }
@@ -105,5 +108,17 @@ export class StoreLayout {
       }
     }
     return swept;
+  }
+}
+
+/** Whether the process whose pid starts a temporary's name (`<pid>-<random>.<kind>`) is still running. */
+function ownerAlive(name: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, just not ours to signal
   }
 }

@@ -4,7 +4,7 @@ import { AbortError, InvalidArgumentError, isErrno } from '../errors.js';
 import type { PruneOptions, PruneResult } from './types.js';
 import { openReaders, type StoreContext } from './context.js';
 import { fsyncDirSync, nowMicros } from './fs-util.js';
-import { walkBlobs, type BlobEntry } from './walk.js';
+import { uniqueBytes, walkBlobs, type BlobEntry } from './walk.js';
 import path from 'node:path';
 
 const BATCH = 2_000;
@@ -42,18 +42,15 @@ export async function prune(ctx: StoreContext, maxSize: number, options: PruneOp
 async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSignal | undefined): Promise<PruneResult> {
   const scanStart = nowMicros();
   const entries: BlobEntry[] = [];
-  const inodes = new Map<number, number>(); // ino -> size, each inode once
   for (const e of walkBlobs(ctx.layout)) {
     entries.push(e);
-    inodes.set(e.ino, e.size);
     // The scan is synchronous (a sync lstat is ~10x cheaper than an async one); let the event loop breathe.
     if (entries.length % BATCH === 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       throwIfAborted(signal);
     }
   }
-  let total = 0;
-  for (const size of inodes.values()) total += size;
+  const total = uniqueBytes(entries).bytes; // hard links counted once
   if (total <= maxSize) return { removed: 0, freedBytes: 0, remainingBytes: total };
 
   throwIfAborted(signal);
@@ -77,8 +74,9 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   // Several unlinks in flight at once. On ext4 the cost of an unlink is mostly the kernel freeing the file's
   // blocks (~200 µs here for a one-block file against ~12 µs for an empty one); a few at a time over the thread
   // pool overlap that work (measured ~1.6x at 4 in flight, no gain beyond 8).
+  let failed = false; // set by the first worker that fails: the others stop before their next unlink
   const worker = async (): Promise<void> => {
-    while (next < order.length && total - freed - inFlight > maxSize && !signal?.aborted) {
+    while (next < order.length && total - freed - inFlight > maxSize && !signal?.aborted && !failed) {
       const { e } = order[next++]!;
       if (!removable(ctx, e, scanStart)) continue;
       inFlight += e.size;
@@ -86,6 +84,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
         await fs.promises.unlink(e.path);
       } catch (err) {
         if (isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'EBUSY')) continue;
+        failed = true;
         throw err;
       } finally {
         inFlight -= e.size;
@@ -97,14 +96,16 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
       if (forgotten.length >= BATCH) flushIndex();
     }
   };
-  try {
-    await Promise.all(Array.from({ length: UNLINK_CONCURRENCY }, worker));
-  } finally {
-    // Whatever was removed, also on abort or error, leaves the index.
-    flushIndex();
-    if (ctx.durable) for (const dir of touchedDirs) fsyncDirSync(dir);
-  }
-  throwIfAborted(signal);
+  // allSettled, not all: every worker must have stopped before the index is flushed and the lock released,
+  // or a straggler would go on unlinking outside the lock after prune has already rejected.
+  const outcomes = await Promise.allSettled(Array.from({ length: UNLINK_CONCURRENCY }, worker));
+  // Whatever was removed, also on abort or error, leaves the index.
+  flushIndex();
+  if (ctx.durable) for (const dir of touchedDirs) fsyncDirSync(dir);
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
+  // Aborted before the goal was reached: say so. Aborted after it was reached: the work is done, report it.
+  if (total - freed > maxSize) throwIfAborted(signal);
   return { removed, freedBytes: freed, remainingBytes: total - freed };
 }
 

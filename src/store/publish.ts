@@ -16,6 +16,8 @@ export function publishSync(ctx: StoreContext, temp: string, digest: string): 'p
   const final = ctx.layout.blobPath(digest);
   if (fs.existsSync(final)) {
     unlinkQuiet(temp);
+    // The winner may have renamed but not yet synced the directory: make "durable" true for us too.
+    if (ctx.durable) fsyncDirSync(path.dirname(final));
     return 'existed';
   }
   fs.renameSync(temp, final);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createDigester, parseDigest, type Digester } from '../digest/index.js';
-import { DigestMismatchError, isErrno } from '../errors.js';
+import { DigestMismatchError, MoteError, isErrno } from '../errors.js';
 import type { MoteReaderAt } from './types.js';
 import { openReaders, type StoreContext } from './context.js';
 import { unlinkBestEffort, unlinkQuiet } from './fs-util.js';
@@ -33,11 +33,15 @@ export function openMoteSync(ctx: StoreContext, digest: string, linkOnRead: bool
     linkPath = ctx.layout.tempPath('read');
     try {
       fs.linkSync(blobPath, linkPath);
+      target = linkPath;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
-      throw err;
+      // The blob cannot take another link (EMLINK: tens of thousands of readers at once; EPERM/ENOTSUP: a
+      // filesystem without hard links). Read the blob directly: this process's open-reader registry still keeps
+      // its own prune away, and an open descriptor survives removal anyway.
+      if (!isErrno(err, 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV')) throw err;
+      linkPath = undefined;
     }
-    target = linkPath;
   }
   let fd = -1;
   try {
@@ -177,20 +181,39 @@ export class MoteReadStream extends Readable {
   }
 }
 
-/** Random access over an open mote (verification, if wanted, is done by the caller before handing it out). */
+/**
+ * Random access over an open mote (verification, if wanted, is done by the caller before handing it out).
+ * `close()` waits for reads in flight before closing the descriptor (a number closed under a running read could
+ * be reused by another open() and the read would land in the wrong file); reads after it reject with
+ * `ERR_MOTE_READER_CLOSED`.
+ */
 export function createReaderAt(mote: OpenMote): MoteReaderAt {
   let closed = false;
+  let inFlight = 0;
+  let released = false;
+  let onIdle: (() => void) | undefined;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    releaseMote(mote);
+  };
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    releaseMote(mote);
+    if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+    release();
   };
   return {
     size: mote.size,
     read(buffer, offset, length, position) {
-      if (closed) return Promise.reject(new Error('MoteReaderAt is closed'));
+      if (closed) return Promise.reject(new MoteError('ERR_MOTE_READER_CLOSED', `reader of ${mote.digest} is closed`));
+      inFlight++;
       return new Promise((resolve, reject) => {
-        fs.read(mote.fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+        fs.read(mote.fd, buffer, offset, length, position, (err, n) => {
+          if (--inFlight === 0 && onIdle) onIdle();
+          if (err) reject(err);
+          else resolve(n);
+        });
       });
     },
     close,

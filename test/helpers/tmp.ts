@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,4 +42,11 @@ export function temporaries(root: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The pid of a process that has exited (a child run to completion), for naming abandoned temporaries. */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  if (child.pid === undefined) throw new Error('could not spawn a child process');
+  return child.pid;
 }

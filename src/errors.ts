@@ -78,6 +78,38 @@ export class AbortError extends MoteError {
   }
 }
 
+/** An image reference (`registry[:port]/repo[:tag][@digest]`) is malformed. */
+export class InvalidReferenceError extends MoteError {
+  readonly reference: string;
+  constructor(reference: unknown, reason: string) {
+    super('ERR_INVALID_REFERENCE', `invalid reference ${JSON.stringify(String(reference)).slice(0, 300)}: ${reason}`);
+    this.reference = String(reference);
+  }
+}
+
+/** A descriptor (digest, size, media type) is unusable: bad digest, negative size, missing media type. */
+export class InvalidDescriptorError extends MoteError {
+  constructor(reason: string) {
+    super('ERR_INVALID_DESCRIPTOR', `invalid descriptor: ${reason}`);
+  }
+}
+
+/** A metadata cache has no entry for this blob (the registry's `ErrBlobUnknown` / layer-info `ErrNotFound`). */
+export class BlobUnknownError extends MoteError {
+  readonly digest: string;
+  constructor(digest: string) {
+    super('ERR_BLOB_UNKNOWN', `blob ${digest} unknown to the cache`);
+    this.digest = digest;
+  }
+}
+
+/** A metadata store (Redis, a SQLite file) cannot be reached or used; raised within a bounded time. */
+export class CacheUnavailableError extends MoteError {
+  constructor(what: string, cause?: unknown) {
+    super('ERR_CACHE_UNAVAILABLE', `${what} is unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
+  }
+}
+
 /** True for a Node system error with one of the given codes. */
 export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');

@@ -181,3 +181,38 @@ describe('options', () => {
   });
 
 });
+
+describe('onRemoved', () => {
+  it('reports motes removed by removeMote, prune and verify eviction; a throwing listener fails nothing', async () => {
+    const c = open();
+    const seen: string[] = [];
+    const off = c.onRemoved((ds) => seen.push(...ds));
+    c.onRemoved(() => {
+      throw new Error('listener bug');
+    });
+    const onWarning = vi.fn();
+    process.on('warning', onWarning);
+    try {
+      const a = await c.put(Buffer.from('a'));
+      const b = await c.put(Buffer.from('bb'));
+      const corrupt = await c.put(Buffer.from('ccc'));
+      await c.removeMote(a.digest);
+      expect(seen).toEqual([a.digest]);
+      // Corrupt one mote behind the store's back: verify() evicts it and says so.
+      const p = c.moteRef(corrupt.digest);
+      fs.chmodSync(p, 0o644);
+      fs.writeFileSync(p, 'CCC');
+      fs.chmodSync(p, 0o444);
+      expect((await c.verify()).corrupt).toEqual([corrupt.digest]);
+      expect(seen).toEqual([a.digest, corrupt.digest]);
+      expect(await c.prune(0)).toMatchObject({ removed: 1 });
+      expect(seen).toEqual([a.digest, corrupt.digest, b.digest]);
+      off();
+      const d = await c.put(Buffer.from('dddd'));
+      await c.removeMote(d.digest);
+      expect(seen).not.toContain(d.digest);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});

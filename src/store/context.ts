@@ -34,6 +34,20 @@ export class StoreContext {
 
   forget(digest: string): void {
     this.#hint(() => this.index.delete(digest));
+    this.notifyRemoved([digest]);
+  }
+
+  /** Listeners told which motes this process removed (removeMote, prune, eviction of corrupt motes). */
+  readonly removedListeners = new Set<(digests: readonly string[]) => void>();
+
+  /**
+   * Tells the listeners, best effort: metadata pointing into the store (a descriptor cache, known locations)
+   * must not outlive the blob (a registry served empty 200s when it did), but a failing listener must not fail
+   * the removal that already happened.
+   */
+  notifyRemoved(digests: readonly string[]): void {
+    if (digests.length === 0) return;
+    for (const listener of this.removedListeners) this.#hint(() => listener(digests));
   }
 
   #hint(fn: () => void): void {
@@ -42,7 +56,7 @@ export class StoreContext {
     } catch (err) {
       if (!this.#warned) {
         this.#warned = true;
-        process.emitWarning(`motecache: the mote index at ${this.layout.indexPath} could not be updated: ${String(err)}`, {
+        process.emitWarning(`motecache: metadata for ${this.layout.root} could not be updated: ${String(err)}`, {
           code: 'MOTECACHE_INDEX',
         });
       }

@@ -447,6 +447,17 @@ export class FileMoteCache implements MoteCache {
     ctx.recordWrite(mote.digest, mediaType);
   }
 
+  /**
+   * Calls `listener` with the digests of motes this instance's store removed in this process (`removeMote`,
+   * `prune`, eviction of corrupt motes by `verify` or a verifying read), after the removal. Use it to drop
+   * metadata that points into the store. Returns an unsubscribe function. Listener errors are reported as a
+   * process warning and never fail the removal.
+   */
+  onRemoved(listener: (digests: readonly string[]) => void): () => void {
+    this.#ctx.removedListeners.add(listener);
+    return () => this.#ctx.removedListeners.delete(listener);
+  }
+
   async removeMote(digest: string): Promise<void> {
     const path = this.#layout.blobPath(digest);
     const ctx = this.#context();

@@ -68,6 +68,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   const flushIndex = (): void => {
     if (forgotten.length === 0) return;
     ctx.index.deleteMany(forgotten);
+    ctx.notifyRemoved(forgotten);
     forgotten = [];
   };
 

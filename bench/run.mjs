@@ -17,8 +17,10 @@ import * as smallRead from './cases/small-read.mjs';
 import * as exists from './cases/exists.mjs';
 import * as prune from './cases/prune.mjs';
 import * as verify from './cases/verify.mjs';
+import * as blobinfo from './cases/blobinfo.mjs';
+import * as descriptorCache from './cases/descriptor-cache.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache };
 
 const SIZES = {
   full: {

@@ -5,3 +5,6 @@
 export * from './errors.js';
 export * from './digest/index.js';
 export * from './store/index.js';
+export * from './descriptor-cache/index.js';
+export * from './reference/index.js';
+export * from './blobinfo/index.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
+import { openSqlite } from '../util/sqlite.js';
 
 export const DEFAULT_MEDIA_TYPE = 'application/octet-stream';
 
@@ -192,12 +192,8 @@ function moveAside(file: string): void {
   }
 }
 
-// The native addon is loaded when a store first opens its index, not at import (`mote --help` needs no SQLite).
-let SqliteDatabase: typeof Database | undefined;
-
 function open(file: string, durable: boolean): Database.Database {
-  SqliteDatabase ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
-  const db = new SqliteDatabase(file, { timeout: 15_000 });
+  const db = openSqlite(file, { timeout: 15_000 });
   try {
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power loss may drop the last transactions but never corrupts; the index is a hint.

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { AbortError, InvalidArgumentError, isErrno } from '../errors.js';
 import type { PruneOptions, PruneResult } from './types.js';
 import { openReaders, type StoreContext } from './context.js';
-import { fsyncDirSync, nowMicros } from './fs-util.js';
+import { fsyncDirSync } from './fs-util.js';
+import { nowMicros } from '../util/clock.js';
 import { uniqueBytes, walkBlobs, type BlobEntry } from './walk.js';
 import path from 'node:path';
 

@@ -1,0 +1,133 @@
+/**
+ * The blob-info cache contract: where a blob has been seen, and which digests are variants (compressed,
+ * encrypted, ...: "transformed") of one another. A port of containers/image's `BlobInfoCache` as the original
+ * (`bicbackend`) adapted it, with "transformer" for "compressor".
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { validateDigest } from '../digest/index.js';
+
+/** Transformer name of a digest nothing was recorded for; recording it clears a recorded name. */
+export const UNKNOWN_TRANSFORMER = 'unknown';
+/** Transformer name of a digest known to be untransformed (an ordinary value). */
+export const UNTRANSFORMED = 'untransformed';
+
+/** One place a blob (or, with substitution, one of its variants) can be found. */
+export interface CandidateLocation {
+  /** The digest found there: the one asked for, or a sibling variant / the untransformed digest. */
+  digest: string;
+  /** Recorded transformer name of `digest`, or `'unknown'`. */
+  transformerName: string;
+  /** The opaque location string given to `recordKnownLocation` (for layers: a canonical reference). */
+  location: string;
+  /** When it was last recorded (any process), millisecond resolution; ordering uses microseconds. */
+  lastSeen: Date;
+}
+
+export interface CandidateOptions {
+  /** Also return locations of sibling variants and of the untransformed digest. */
+  canSubstitute: boolean;
+  /** Return at most this many (the first ones in the order below). Default: all. */
+  limit?: number;
+}
+
+/** One `recordKnownLocation` call, for the batch form. */
+export interface KnownLocation {
+  transport: string;
+  scope: string;
+  digest: string;
+  location: string;
+}
+
+/**
+ * Where blobs can be found and how their variants relate. Every method is async (so that the same contract can
+ * be served by a shared store) and validates its digests first (`InvalidDigestError`, nothing stored).
+ *
+ * Guarantees, for every backend:
+ * - **Read your writes**: a read sees every write made earlier through the same instance, awaited or not.
+ * - **Ordering** of `candidateLocations` is total and stable: the asked digest's own locations first, newest
+ *   first; then (with `canSubstitute`) the sibling variants' locations, newest first across siblings; then the
+ *   untransformed digest's locations, newest first. Equal times (possible only between processes) are ordered by
+ *   digest, then location. Times are microseconds, strictly increasing within a process, so records made one
+ *   after another in a process always sort newest first.
+ * - Recording a known location again refreshes its time (never moves it back).
+ * - A cache is a hint: nothing here is proof that a blob is still at a location.
+ */
+export interface BlobInfoCache {
+  /** Remembers that `digest` was seen at `location` in this transport and scope, now. */
+  recordKnownLocation(transport: string, scope: string, digest: string, location: string): Promise<void>;
+  /** Many `recordKnownLocation`s, in order, in one transaction where the backend has them. */
+  recordKnownLocations(entries: Iterable<KnownLocation>): Promise<void>;
+  /** Records that `anyDigest` is a variant of `untransformed` (which may be `anyDigest` itself). */
+  recordDigestUntransformedPair(anyDigest: string, untransformed: string): Promise<void>;
+  /**
+   * The untransformed digest of `digest`: the recorded pair; else `digest` itself if it is the untransformed
+   * digest of some recorded variant; else `undefined`.
+   */
+  untransformedDigest(digest: string): Promise<string | undefined>;
+  /** Records the transformer (`'gzip'`, `'zstd'`, `'untransformed'`, ...) of `digest`; `'unknown'` clears it. */
+  recordDigestTransformerName(digest: string, name: string): Promise<void>;
+  /** Known locations of `digest` (and, with `canSubstitute`, of its variants), ordered as above; `[]` if none. */
+  candidateLocations(transport: string, scope: string, digest: string, options: CandidateOptions): Promise<CandidateLocation[]>;
+  /** Forgets every known location of these digests in this transport and scope (invalidation). */
+  forgetLocations(transport: string, scope: string, digests: Iterable<string>): Promise<void>;
+  /** Flushes pending writes and releases resources. Idempotent. Later calls fail with `CacheUnavailableError`. */
+  close(): Promise<void>;
+}
+
+export function checkString(what: string, value: unknown, nonEmpty = false): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string`);
+  if (nonEmpty && value === '') throw new InvalidArgumentError(`${what} must not be empty`);
+  return value;
+}
+
+export function checkLocation(e: KnownLocation): KnownLocation {
+  checkString('transport', e.transport);
+  checkString('scope', e.scope);
+  validateDigest(e.digest);
+  checkString('location', e.location, true);
+  return e;
+}
+
+export function checkLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined;
+  if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be an integer >= 0, got ${String(limit)}`);
+  return limit;
+}
+
+/** A known location as the backends hold it: time in microseconds. */
+export interface RawLocation {
+  digest: string;
+  location: string;
+  micros: number;
+}
+
+/**
+ * The one ordering rule, shared by the backends: the asked digest first, the untransformed digest (when it is
+ * not the asked one) last, others in between; within each group newest first; ties by digest, then location.
+ */
+export function orderCandidates(
+  primary: string,
+  untransformed: string | undefined,
+  raw: RawLocation[],
+  transformerOf: (digest: string) => string | undefined,
+  limit: number | undefined,
+): CandidateLocation[] {
+  const rank = (d: string): number => (d === primary ? 0 : d === untransformed ? 2 : 1);
+  raw.sort(
+    (a, b) =>
+      rank(a.digest) - rank(b.digest) ||
+      b.micros - a.micros ||
+      (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0) ||
+      (a.location < b.location ? -1 : a.location > b.location ? 1 : 0),
+  );
+  const picked = limit === undefined ? raw : raw.slice(0, limit);
+  const names = new Map<string, string>();
+  return picked.map((r) => {
+    let name = names.get(r.digest);
+    if (name === undefined) {
+      name = transformerOf(r.digest) ?? UNKNOWN_TRANSFORMER;
+      names.set(r.digest, name);
+    }
+    return { digest: r.digest, transformerName: name, location: r.location, lastSeen: new Date(Math.floor(r.micros / 1000)) };
+  });
+}

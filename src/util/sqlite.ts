@@ -1,0 +1,12 @@
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+
+// better-sqlite3 is a native addon: loaded when the first database is opened, not when motecache is imported
+// (`mote --help`, or a program that only uses the memory backends, needs no SQLite).
+let SqliteDatabase: typeof Database | undefined;
+
+/** Opens (creating if missing) a SQLite database file with better-sqlite3. */
+export function openSqlite(file: string, options: Database.Options = {}): Database.Database {
+  SqliteDatabase ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return new SqliteDatabase(file, options);
+}

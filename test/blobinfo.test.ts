@@ -170,8 +170,13 @@ describe('SqliteBlobInfoCache on disk', () => {
     const other = new Database(file);
     other.exec("CREATE TABLE important (x TEXT); INSERT INTO important VALUES ('keep me')");
     other.close();
+    const before = fs.readFileSync(file);
     expect(() => make()).toThrow(CacheUnavailableError);
+    // Untouched means byte for byte: no journal-mode switch in the header, no WAL file beside it.
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
     const again = new Database(file);
+    expect(again.pragma('journal_mode', { simple: true })).toBe('delete');
     expect(again.prepare('SELECT x FROM important').pluck().get()).toBe('keep me');
     again.close();
   });

@@ -156,9 +156,9 @@ describe.skipIf(!haveRedis)('Redis caches: construction and faults', () => {
     await layers.add('foo/bar', dg);
     await descs.setDescriptor(dg, { digest: dg, size: 3, mediaType: 'a/b' });
     await descs.clear(dg);
-    expect(await client.hgetall(redisCacheKeys.blob(dg))).toEqual({ path: '/docker/registry/v2/blobs/x', length: '3' });
+    expect(await client.hgetall(`blobs::${dg}`)).toEqual({ path: '/docker/registry/v2/blobs/x', length: '3' }); // distribution's key, spelled out
     expect(await layers.meta(dg)).toEqual({ path: '/docker/registry/v2/blobs/x', length: 3 });
-    expect(await client.sismember(redisCacheKeys.repositoryBlobs('foo/bar'), dg)).toBe(1);
+    expect(await client.sismember('repository::foo/bar::blobs', dg)).toBe(1);
   });
 
   it('a corrupt or foreign entry is a miss, not a crash', async () => {

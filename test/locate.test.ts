@@ -225,6 +225,36 @@ describe('invalidation: the blob-info cache of a FileMoteCache', () => {
     await bic.close();
     await expect(cache.removeMote(a.digest)).resolves.toBeUndefined();
     bic = await blobInfoCacheFor(cache);
-    expect(await bic.storeLocations(a.digest)).toHaveLength(1); // stale, as documented: check moteExists
+    // The row outlived the blob (nobody was subscribed)...
+    expect(await bic.candidateLocations(MOTE_TRANSPORT, bic.scope, a.digest, { canSubstitute: false })).toHaveLength(1);
+    // ...but the store's own view checks the blob, reports nothing, and forgets the row.
+    expect(await bic.storeLocations(a.digest)).toEqual([]);
+    expect(await bic.candidateLocations(MOTE_TRANSPORT, bic.scope, a.digest, { canSubstitute: false })).toEqual([]);
+  });
+
+  it('a mote removed behind its back (another instance on the root, like another process or `mote prune`) is not reported', async () => {
+    const a = await cache.put(Buffer.from('removed elsewhere'));
+    const b = await cache.put(Buffer.from('still here'));
+    await bic.recordInStore(a.digest);
+    await bic.recordInStore(b.digest);
+    const elsewhere = new FileMoteCache(cache.root, { durable: false });
+    await elsewhere.removeMote(a.digest);
+    await elsewhere.close();
+    expect(await bic.storeLocations(a.digest)).toEqual([]);
+    expect((await bic.storeLocations(b.digest)).map((c) => c.location)).toEqual([cache.moteRef(b.digest)]);
+  });
+});
+
+describe('registry hosts whose name is also a transport name', () => {
+  it('a source on dir:5000 is found by getSources and locateLayer like any other', async () => {
+    const bic = openBlobInfoCache('');
+    const layer = { digest: digestA };
+    await recordLayerSource(bic, layer, 'dir:5000/repo');
+    await recordLayerSource(bic, layer, 'quay.io/x');
+    const sources = await new LayerBlobInfo([layer]).getSources(bic);
+    expect(sources.get(digestA)).toEqual(['quay.io/x:latest', 'dir:5000/repo:latest']);
+    expect((await locateLayer(bic, layer, 'dir:5000/y', false)).map(String)).toEqual(['quay.io/x:latest', 'dir:5000/repo:latest']);
+    expect((await locateLayer(bic, layer, 'dir:5000/y', true)).map(String)).toEqual(['dir:5000/repo:latest']);
+    await bic.close();
   });
 });

@@ -28,6 +28,13 @@ function descriptorDigest(descriptor: LayerDescriptor): string {
 const asReference = (r: Reference | string): Reference => (typeof r === 'string' ? parseReference(r) : r);
 
 /**
+ * The transport of every location recorded here. A parsed, canonical reference is always a registry reference
+ * (`transportFromImageName` of it is `oci`), so the constant is used: deriving it from the reference string
+ * would file a registry host named `dir:5000` under the `dir` transport, where no lookup finds it.
+ */
+const REGISTRY_TRANSPORT = 'oci';
+
+/**
  * Records that the layer `descriptor` (manifest level: as stored, possibly compressed or encrypted) can be
  * found at `sourceRef`: location = the reference's canonical string, scope `Layer`, transport from
  * `transportFromImageName` (`oci` for a reference). A missing cache (`undefined`) is tolerated, as in the original.
@@ -39,7 +46,7 @@ export async function recordLayerSource(
 ): Promise<void> {
   const digest = descriptorDigest(descriptor);
   const location = asReference(sourceRef).toString();
-  if (bic) await bic.recordKnownLocation(transportFromImageName(location), LAYER_SCOPE, digest, location);
+  if (bic) await bic.recordKnownLocation(REGISTRY_TRANSPORT, LAYER_SCOPE, digest, location);
 }
 
 /**
@@ -67,8 +74,7 @@ export async function locateLayerDigest(
 }
 
 async function locate(bic: BlobInfoCache, digest: string, dest: Reference, matchRegistry: boolean): Promise<Reference[]> {
-  const transport = transportFromImageName(dest.toString());
-  const candidates = await bic.candidateLocations(transport, LAYER_SCOPE, digest, { canSubstitute: false });
+  const candidates = await bic.candidateLocations(REGISTRY_TRANSPORT, LAYER_SCOPE, digest, { canSubstitute: false });
   const out: Reference[] = [];
   for (const c of candidates) {
     let ref: Reference;
@@ -105,7 +111,7 @@ export class LayerBlobInfo {
   async getSources(bic: BlobInfoCache): Promise<Map<string, string[]>> {
     const sources = new Map<string, string[]>();
     for (const digest of this.layerDigests) {
-      const candidates = await bic.candidateLocations('oci', LAYER_SCOPE, digest, { canSubstitute: false });
+      const candidates = await bic.candidateLocations(REGISTRY_TRANSPORT, LAYER_SCOPE, digest, { canSubstitute: false });
       const refs: string[] = [];
       for (const c of candidates) {
         try {

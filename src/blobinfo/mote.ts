@@ -57,9 +57,21 @@ export class StoreBlobInfoCache extends SqliteBlobInfoCache {
     await this.recordKnownLocation(MOTE_TRANSPORT, this.scope, digest, this.store.moteRef(digest));
   }
 
-  /** The store's own locations of `digest` (and, with `canSubstitute`, of its variants). */
+  /**
+   * The store's own locations of `digest` (and, with `canSubstitute`, of its variants), each checked against the
+   * store: a blob removed behind this instance's back (another process, `mote prune`, another FileMoteCache on
+   * the same root) is forgotten here instead of being reported. The subscription only makes that cheaper.
+   */
   async storeLocations(digest: string, canSubstitute = false): Promise<CandidateLocation[]> {
-    return this.candidateLocations(MOTE_TRANSPORT, this.scope, digest, { canSubstitute });
+    const found = await this.candidateLocations(MOTE_TRANSPORT, this.scope, digest, { canSubstitute });
+    const present: CandidateLocation[] = [];
+    const gone: string[] = [];
+    for (const c of found) {
+      if (await this.store.moteExists(c.digest).catch(() => false)) present.push(c);
+      else gone.push(c.digest);
+    }
+    if (gone.length > 0) await this.forgetLocations(MOTE_TRANSPORT, this.scope, gone);
+    return present;
   }
 
   override async close(): Promise<void> {

@@ -293,14 +293,16 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
 function openDb(file: string, options: Required<SqliteBlobInfoCacheOptions>): Database.Database {
   const db = openSqlite(file, { timeout: options.busyTimeoutMs });
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durable ? 'NORMAL' : 'OFF'}`);
-    db.pragma('cache_size = -16384'); // 16 MiB: a 100,000-row cache stays in memory
+    // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
+    // another application must really be left untouched.
     const appId = db.pragma('application_id', { simple: true }) as number;
     const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
     if (appId !== BLOBINFO_APPLICATION_ID && tables > 0) {
       throw new CacheUnavailableError(`blob-info cache ${file} (a SQLite database of another application; left untouched)`);
     }
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durable ? 'NORMAL' : 'OFF'}`);
+    db.pragma('cache_size = -16384'); // 16 MiB: a 100,000-row cache stays in memory
     const version = appId === BLOBINFO_APPLICATION_ID ? (db.pragma('user_version', { simple: true }) as number) : 0;
     if (version > SCHEMA_VERSION) {
       throw new CacheUnavailableError(`blob-info cache ${file} (schema version ${version}, newer than this motecache's ${SCHEMA_VERSION})`);

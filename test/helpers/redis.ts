@@ -36,6 +36,10 @@ export function findRedisServer(): string | undefined {
   resolved = p
     ? { path: p }
     : { reason: 'redis-server is not installed and could not be installed (not root, or apt-get failed): apt-get install redis-server' };
+  // CI sets this: there, a missing service must fail the run, not skip the tests that need it.
+  if (!resolved.path && process.env.MOTE_REQUIRE_SERVICES === '1') {
+    throw new Error(`MOTE_REQUIRE_SERVICES=1 but ${resolved.reason}`);
+  }
   return resolved.path;
 }
 

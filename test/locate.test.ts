@@ -2,9 +2,11 @@
  * Ports the original's blobinfo_test.go (TestBlobInfoCache, run against the memory cache from NewCache(''))
  * and runs it against both backends; then the invalidation of store locations when motes are removed.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  CacheUnavailableError,
   FileMoteCache,
   InvalidDescriptorError,
   InvalidDigestError,
@@ -256,5 +258,36 @@ describe('registry hosts whose name is also a transport name', () => {
     expect((await locateLayer(bic, layer, 'dir:5000/y', false)).map(String)).toEqual(['quay.io/x:latest', 'dir:5000/repo:latest']);
     expect((await locateLayer(bic, layer, 'dir:5000/y', true)).map(String)).toEqual(['dir:5000/repo:latest']);
     await bic.close();
+  });
+});
+
+describe('a FileMoteCache keeps serving blobs when its metadata stores are unavailable', () => {
+  it('blobinfo.db and index.db unusable (directories): the store-scoped cache fails typed, the store works', async () => {
+    const tmp = makeTempDir('motecache-bicdown-');
+    try {
+      const root = path.join(tmp.dir, 'store');
+      const cache = new FileMoteCache(root, { durable: false });
+      await cache.initialize();
+      const indexDb = path.join(cache.root, '.mote', 'index.db');
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(indexDb + suffix, { force: true, recursive: true });
+      await cache.close();
+      fs.mkdirSync(indexDb);
+      fs.mkdirSync(blobInfoPathFor(cache));
+      const onWarning = (): void => undefined;
+      process.on('warning', onWarning);
+      try {
+        const store = new FileMoteCache(root, { durable: false });
+        await expect(blobInfoCacheFor(store)).rejects.toBeInstanceOf(CacheUnavailableError);
+        const { digest } = await store.put(Buffer.from('served anyway'));
+        expect((await store.get(digest)).toString()).toBe('served anyway');
+        await store.removeMote(digest);
+        expect(await store.moteExists(digest)).toBe(false);
+        await store.close();
+      } finally {
+        process.off('warning', onWarning);
+      }
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

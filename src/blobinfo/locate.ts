@@ -4,7 +4,7 @@
  */
 import { InvalidDescriptorError, InvalidDigestError } from '../errors.js';
 import { validateDigest, isDigest } from '../digest/index.js';
-import { parseReference, transportFromImageName, type Reference } from '../reference/index.js';
+import { parseReference, type Reference } from '../reference/index.js';
 import type { BlobInfoCache } from './types.js';
 
 /** The scope layer locations are recorded in (the original's `LayerContent`). */
@@ -36,8 +36,8 @@ const REGISTRY_TRANSPORT = 'oci';
 
 /**
  * Records that the layer `descriptor` (manifest level: as stored, possibly compressed or encrypted) can be
- * found at `sourceRef`: location = the reference's canonical string, scope `Layer`, transport from
- * `transportFromImageName` (`oci` for a reference). A missing cache (`undefined`) is tolerated, as in the original.
+ * found at `sourceRef`: location = the reference's canonical string, scope `Layer`, transport `oci` (see
+ * REGISTRY_TRANSPORT). A missing cache (`undefined`) is tolerated, as in the original.
  */
 export async function recordLayerSource(
   bic: BlobInfoCache | undefined,

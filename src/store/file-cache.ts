@@ -22,7 +22,7 @@ import { DEFAULT_MEDIA_TYPE, MoteIndex, NullIndex, type UseIndex } from './index
 import { IngestStream, checkContent, ingestBytesSync, type IngestSpec } from './ingest.js';
 import { publishSync } from './publish.js';
 import { hashFile } from './hash-file.js';
-import { unlinkBestEffort, unlinkQuiet } from './fs-util.js';
+import { checkSize, fsyncPathSync, unlinkBestEffort, unlinkQuiet } from './fs-util.js';
 import {
   MoteReadStream,
   contentMatches,
@@ -422,14 +422,7 @@ export class FileMoteCache implements MoteCache {
       const actual = await hashFile(temp, algorithm);
       checkContent({ digest: mote.digest, algorithm, size: mote.size }, actual.digest, actual.size);
       fs.chmodSync(temp, 0o444);
-      if (this.durable) {
-        const fd = fs.openSync(temp, 'r');
-        try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
+      if (this.durable) fsyncPathSync(temp);
       publishSync(ctx, temp, mote.digest);
     } catch (err) {
       if (movedIn) {
@@ -498,12 +491,6 @@ export class FileMoteCache implements MoteCache {
   async close(): Promise<void> {
     this.#index?.close();
     this.#index = undefined;
-  }
-}
-
-function checkSize(size: number): void {
-  if (!Number.isSafeInteger(size) || size < -1) {
-    throw new InvalidArgumentError(`size must be a whole number of bytes (or -1 for unknown), got ${size}`);
   }
 }
 

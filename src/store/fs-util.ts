@@ -1,12 +1,9 @@
 import fs from 'node:fs';
-import { isErrno } from '../errors.js';
+import { InvalidArgumentError, isErrno } from '../errors.js';
 
-/**
- * fsync a directory so that a rename or create inside it survives a crash. Without this, ext4 and xfs may
- * replay the file's data but lose its new name (containerd#12301 added the same call after its rename).
- */
-export function fsyncDirSync(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+/** fsync a file or directory by path (opened read-only: fsync needs no write access). */
+export function fsyncPathSync(p: string): void {
+  const fd = fs.openSync(p, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -14,12 +11,18 @@ export function fsyncDirSync(dir: string): void {
   }
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+/**
+ * fsync a directory so that a rename or create inside it survives a crash. Without this, ext4 and xfs may
+ * replay the file's data but lose its new name (containerd#12301 added the same call after its rename).
+ */
+export function fsyncDirSync(dir: string): void {
+  fsyncPathSync(dir);
+}
+
+/** A size argument: a whole number of bytes, or -1 for "unknown". */
+export function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < -1) {
+    throw new InvalidArgumentError(`size must be a whole number of bytes (or -1 for unknown), got ${size}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { Writable, type Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
-import { InvalidArgumentError, MoteNotFoundError } from '../errors.js';
+import { checkSize } from './fs-util.js';
+import { MoteNotFoundError } from '../errors.js';
 import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult } from './types.js';
 
 /**
@@ -30,7 +31,7 @@ export class NilCache implements MoteCache {
   }
   async createMote(digest: string, mediaType: string, size: number): Promise<MoteInfo> {
     parseDigest(digest);
-    if (!Number.isSafeInteger(size) || size < -1) throw new InvalidArgumentError(`size must be a whole number of bytes, got ${size}`);
+    checkSize(size);
     return { digest, size, mediaType };
   }
   async moteWriter(digest: string): Promise<Writable> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALGORITHMS, type DigestAlgorithm } from '../digest/index.js';
+import { ALGORITHMS, isDigest, type DigestAlgorithm } from '../digest/index.js';
 import type { StoreLayout } from './layout.js';
 
 export interface BlobEntry {
@@ -11,8 +11,6 @@ export interface BlobEntry {
   nlink: number;
   mtimeMs: number;
 }
-
-const HEX = /^[0-9a-f]+$/;
 
 /**
  * Every blob file in `blobs/<alg>/`, for every supported algorithm. Names that are not valid encoded digests
@@ -28,9 +26,8 @@ export function* walkBlobs(layout: StoreLayout): Generator<BlobEntry> {
     } catch {
       continue;
     }
-    const hexLength = ALGORITHMS[algorithm].hexLength;
     for (const name of names) {
-      if (name.length !== hexLength || !HEX.test(name)) continue;
+      if (!isDigest(`${algorithm}:${name}`)) continue; // the same rule every digest argument passes
       const p = path.join(dir, name);
       let st: fs.Stats;
       try {

@@ -87,6 +87,20 @@ export interface MoteCache {
   prune(maxSize: number, options?: PruneOptions): Promise<PruneResult>;
 }
 
+/**
+ * An optional capability of a {@link MoteCache}: streaming a mote from a byte offset. A `FileMoteCache` whose
+ * fallback has it resumes an interrupted fallback download from where it stopped (e.g. a registry, by `Range`)
+ * instead of starting over. `isRangeReadable` tells whether a cache has it.
+ */
+export interface RangeReadable {
+  /** The mote's bytes from `offset` (0 ≤ offset ≤ size) to the end; `MoteNotFoundError` if it is not there. */
+  moteReaderFrom(digest: string, offset: number, options?: { signal?: AbortSignal }): Promise<Readable>;
+}
+
+export function isRangeReadable(cache: unknown): cache is MoteCache & RangeReadable {
+  return typeof cache === 'object' && cache !== null && typeof (cache as Partial<RangeReadable>).moteReaderFrom === 'function';
+}
+
 /** What `put` may be given. */
 export type MoteSource = Uint8Array | Readable | AsyncIterable<Uint8Array>;
 

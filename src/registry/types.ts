@@ -1,0 +1,143 @@
+/**
+ * Contracts of the registry layer. The client (`client.ts`) talks the OCI distribution API; everything above it
+ * (the registry-backed MoteCache, `pull`) uses only what is declared here.
+ */
+import type { Readable } from 'node:stream';
+
+/** A repository in a registry. `Reference` (from `src/reference`) satisfies it. */
+export interface RepositoryName {
+  /** `host[:port]` as the user wrote it (`docker.io` is sent to `registry-1.docker.io`). */
+  readonly registry: string;
+  /** `library/alpine`, `foo/bar`. */
+  readonly repository: string;
+}
+
+/** OCI platform of an image manifest in an index. */
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+}
+
+/** An OCI content descriptor. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+  urls?: string[];
+  artifactType?: string;
+}
+
+export const MediaType = {
+  OciManifest: 'application/vnd.oci.image.manifest.v1+json',
+  OciIndex: 'application/vnd.oci.image.index.v1+json',
+  OciConfig: 'application/vnd.oci.image.config.v1+json',
+  OciLayerTarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  OciLayerTar: 'application/vnd.oci.image.layer.v1.tar',
+  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  DockerConfig: 'application/vnd.docker.container.image.v1+json',
+  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
+
+/**
+ * Sent as `Accept` on every manifest request. The OCI types must be there: distribution answers an OCI manifest
+ * requested without them with `404 MANIFEST_UNKNOWN`, even by digest.
+ */
+export const MANIFEST_ACCEPT: readonly string[] = [
+  MediaType.OciManifest,
+  MediaType.OciIndex,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+];
+
+export interface RequestOptions {
+  /** Aborts the request, its retries and its backoff waits; the body is closed. Rejects with `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** A manifest or index as fetched: its bytes, verified against the digest when fetched by digest. */
+export interface FetchedManifest {
+  /** `mediaType` from `Content-Type` (else the document's own `mediaType`), `digest` of the bytes, `size`. */
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** An open blob body. Consume or destroy `body`: either releases the connection. */
+export interface BlobResponse {
+  body: Readable;
+  /** Total size of the blob. */
+  size: number;
+  /** Offset of the first byte `body` carries (0 unless a range was asked for). */
+  offset: number;
+  /** Bytes `body` carries. The body errors with `RegistryProtocolError` if it ends short. */
+  length: number;
+}
+
+/** What the client reports as it works (for progress, logs and tests). URLs carry no credentials. */
+export type RegistryEvent =
+  | { type: 'response'; method: string; url: string; status: number; attempt: number; durationMs: number }
+  | { type: 'retry'; method: string; url: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'rate-limit'; host: string; requestsPerSecond: number };
+
+export interface RetryOptions {
+  /** Attempts per request including the first. Default 5. */
+  maxAttempts?: number;
+  /** First backoff; doubles each retry, with full jitter. Default 250 ms. */
+  baseDelayMs?: number;
+  /** Cap of one backoff wait. Default 10 s. */
+  maxDelayMs?: number;
+  /** A `Retry-After` longer than this is not waited for: the error is returned instead. Default 60 s. */
+  maxRetryAfterMs?: number;
+}
+
+export interface RateLimitOptions {
+  /** Steady requests per second per host. Default 100. */
+  requestsPerSecond?: number;
+  /** Burst size. Default 50. */
+  burst?: number;
+  /** Floor the limiter never goes below after repeated 429s. Default 0.5 rps. */
+  minRequestsPerSecond?: number;
+}
+
+export interface RegistryClientOptions {
+  /**
+   * Where credentials come from. Default: `authFile` if given, else `$REGISTRY_AUTH_FILE`, else
+   * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (the first that exists; re-read when it changes).
+   * `false`: anonymous only.
+   */
+  credentials?: CredentialSource | false;
+  /** An auth file (Docker `config.json` or containers `auth.json` format) to use instead of the defaults. */
+  authFile?: string;
+  /**
+   * Hosts (`host` or `host:port`) that may be reached over plain HTTP or TLS without verification. Loopback
+   * hosts (`localhost`, `127.0.0.0/8`, `[::1]`) may use plain HTTP without being listed. Everything else is
+   * HTTPS with verified certificates.
+   */
+  insecure?: readonly string[];
+  retry?: RetryOptions;
+  rateLimit?: RateLimitOptions;
+  /** Connections per registry origin. Default 8. */
+  connections?: number;
+  /** Time to wait for response headers, and for each chunk of a body. Default 30 s. */
+  timeoutMs?: number;
+  userAgent?: string;
+  onEvent?: (event: RegistryEvent) => void;
+}
+
+/** A username/password (or identity token) for one registry. Never logged, never in errors. */
+export interface Credential {
+  username: string;
+  password: string;
+  /** An OAuth2 refresh token (`identitytoken` in config.json): used instead of the password for Bearer tokens. */
+  identityToken?: string;
+}
+
+/** Looks up the credential for a registry host (`host[:port]`, already normalised). */
+export interface CredentialSource {
+  get(registry: string): Promise<Credential | undefined>;
+}

@@ -19,8 +19,9 @@ import * as prune from './cases/prune.mjs';
 import * as verify from './cases/verify.mjs';
 import * as blobinfo from './cases/blobinfo.mjs';
 import * as descriptorCache from './cases/descriptor-cache.mjs';
+import * as pull from './cases/pull.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull };
 
 const SIZES = {
   full: {

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 function which(cmd: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const p = r.stdout.trim();
+  const p = (r.stdout ?? '').trim();
   return r.status === 0 && p ? p : undefined;
 }
 

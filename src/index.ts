@@ -8,3 +8,4 @@ export * from './store/index.js';
 export * from './descriptor-cache/index.js';
 export * from './reference/index.js';
 export * from './blobinfo/index.js';
+export * from './registry/index.js';

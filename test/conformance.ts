@@ -1,7 +1,9 @@
 /**
  * The MoteCache conformance suite: one set of tests that every implementation and configuration runs (as
  * containerd runs one content-store suite against each store). `kind: 'store'` caches keep what they are given;
- * `kind: 'nil'` caches keep nothing (NilCache) and are held to that contract instead.
+ * `kind: 'nil'` caches keep nothing (NilCache) and are held to that contract instead; `kind: 'readonly'` caches
+ * (a registry) refuse every write with `UnsupportedOperationError` and run the read cases on motes the harness
+ * seeds behind the cache's back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import {
   MoteNotFoundError,
   SizeMismatchError,
   digestOf,
+  isRangeReadable,
   type MoteCache,
 } from '../src/index.js';
 import { BAD_DIGESTS } from './helpers/bad-digests.js';
@@ -29,14 +32,18 @@ export interface Harness {
   seedFallback?: (data: Buffer, mediaType: string) => Promise<string>;
   /** How many times the fallback's readers were opened. */
   fallbackReads?: () => number;
+  /** Read-only caches: puts bytes where the cache reads them (e.g. pushes a blob to the registry). */
+  seed?: (data: Buffer) => Promise<string>;
   /** A fresh instance on the same root (a "restart"), for persistent caches. */
   reopen?: () => Promise<MoteCache>;
   cleanup: () => Promise<void>;
 }
 
 export interface ConformanceOptions {
-  kind: 'store' | 'nil';
+  kind: 'store' | 'nil' | 'readonly';
   populatesFromFallback?: boolean;
+  /** Read-only caches: the media type `find` reports (a registry keeps none for blobs). */
+  reportedMediaType?: string;
 }
 
 async function write(cache: MoteCache, data: Buffer, mediaType = 'application/vnd.test+bytes'): Promise<string> {
@@ -103,6 +110,11 @@ export function moteCacheConformance(name: string, make: (scratch: string) => Pr
       await expect(h.cache.moteReader(d)).rejects.toBeInstanceOf(MoteNotFoundError);
       await expect(h.cache.moteReaderAt(d)).rejects.toMatchObject({ code: 'ERR_MOTE_NOT_FOUND' });
     });
+
+    if (opts.kind === 'readonly') {
+      readOnlyCases(() => h, opts);
+      return;
+    }
 
     it('removeMote is idempotent', async () => {
       const d = digestOf('nothing here');
@@ -376,3 +388,80 @@ export function moteCacheConformance(name: string, make: (scratch: string) => Pr
   });
 }
 
+
+/** The read cases, for a cache that cannot be written through its own interface (`kind: 'readonly'`). */
+function readOnlyCases(harness: () => Harness, opts: ConformanceOptions): void {
+  const seed = (data: Buffer) => harness().seed!(data);
+
+  it('refuses every write with ERR_UNSUPPORTED (after validating the digest)', async () => {
+    const { cache } = harness();
+    const d = digestOf('refused');
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['createMote', () => cache.createMote(d, 'x/y', 1)],
+      ['moteWriter', () => cache.moteWriter(d)],
+      ['commitMote', () => cache.commitMote('/nonexistent', { digest: d, size: 1, mediaType: 'x' }, CommitMode.Copy)],
+      ['removeMote', () => cache.removeMote(d)],
+      ['prune', () => cache.prune(0)],
+    ];
+    for (const [method, call] of calls) await expect(call(), method).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+  });
+
+  it('serves a seeded mote: exists, find, moteReader', async () => {
+    const { cache } = harness();
+    const data = randomData(100_000);
+    const d = await seed(data);
+    expect(await cache.moteExists(d)).toBe(true);
+    expect(await cache.find(d)).toEqual({ digest: d, size: data.length, mediaType: opts.reportedMediaType ?? 'application/octet-stream' });
+    expect((await readAll(await cache.moteReader(d))).equals(data)).toBe(true);
+  });
+
+  it('moteReaderAt reads at any position and reports the size', async () => {
+    const { cache } = harness();
+    const data = randomData(70_000);
+    const d = await seed(data);
+    const r = await cache.moteReaderAt(d);
+    expect(r.size).toBe(data.length);
+    const buf = Buffer.alloc(100);
+    expect(await r.read(buf, 0, 100, 50_000)).toBe(100);
+    expect(buf.equals(data.subarray(50_000, 50_100))).toBe(true);
+    expect(await r.read(buf, 10, 50, 69_980)).toBe(20);
+    expect(buf.subarray(10, 30).equals(data.subarray(69_980))).toBe(true);
+    expect(await r.read(buf, 0, 10, 70_000)).toBe(0);
+    await r.close();
+    await r.close();
+  });
+
+  it('moteReaderAt works with await using', async () => {
+    const { cache } = harness();
+    const data = randomData(1000);
+    const d = await seed(data);
+    {
+      await using r = await cache.moteReaderAt(d);
+      const buf = Buffer.alloc(4);
+      await r.read(buf, 0, 4, 0);
+      expect(buf.equals(data.subarray(0, 4))).toBe(true);
+    }
+  });
+
+  it('moteReaderFrom streams from an offset, where the cache can', async (ctx) => {
+    const { cache } = harness();
+    if (!isRangeReadable(cache)) return ctx.skip();
+    const data = randomData(50_000);
+    const d = await seed(data);
+    for (const offset of [0, 1, 49_999, 50_000]) {
+      expect((await readAll(await cache.moteReaderFrom(d, offset))).equals(data.subarray(offset)), String(offset)).toBe(true);
+    }
+    await expect(cache.moteReaderFrom(digestOf('absent from'), 0)).rejects.toBeInstanceOf(MoteNotFoundError);
+  });
+
+  it('a reader destroyed early closes', async () => {
+    const { cache } = harness();
+    const data = randomData(3 << 20);
+    const d = await seed(data);
+    const r = await cache.moteReader(d);
+    const closed = new Promise((res) => r.once('close', res));
+    for await (const _ of r) break;
+    await closed;
+    expect(r.destroyed).toBe(true);
+  });
+}

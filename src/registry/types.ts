@@ -107,7 +107,8 @@ export interface RateLimitOptions {
 export interface RegistryClientOptions {
   /**
    * Where credentials come from. Default: `authFile` if given, else `$REGISTRY_AUTH_FILE`, else
-   * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (the first that exists; re-read when it changes).
+   * `$XDG_RUNTIME_DIR/containers/auth.json`, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (the
+   * first that exists; re-read when it changes).
    * `false`: anonymous only.
    */
   credentials?: CredentialSource | false;
@@ -137,7 +138,10 @@ export interface Credential {
   identityToken?: string;
 }
 
-/** Looks up the credential for a registry host (`host[:port]`, already normalised). */
+/**
+ * Looks up the credential for a registry host (`host[:port]`, already normalised). `repository` lets auth files
+ * with namespaced keys (`host/ns/repo`, as in containers' auth.json) pick the most specific entry.
+ */
 export interface CredentialSource {
-  get(registry: string): Promise<Credential | undefined>;
+  get(registry: string, repository?: string): Promise<Credential | undefined>;
 }

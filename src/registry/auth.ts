@@ -1,0 +1,210 @@
+/**
+ * Registry authentication state: challenges learnt from `WWW-Authenticate`, and Bearer tokens cached per
+ * (registry, scope) until shortly before they expire. The HTTP exchange with the token realm is done by the
+ * client (it owns the connections, retries and TLS policy) through the `fetchToken` function given here.
+ */
+import type { Credential } from './types.js';
+
+export interface Challenge {
+  /** Lowercase scheme: `bearer`, `basic`. */
+  scheme: string;
+  /** Parameters with lowercase names: `realm`, `service`, `scope`, `error`. */
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` value (RFC 9110 §11.6.1): one or more challenges, each a scheme followed by
+ * comma-separated `name=value` / `name="quoted value"` parameters. Unparsable input gives what could be read.
+ */
+export function parseWWWAuthenticate(header: string | string[] | undefined): Challenge[] {
+  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  const out: Challenge[] = [];
+  for (const value of values) {
+    let i = 0;
+    const s = value;
+    const skipWs = () => {
+      while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === ',')) i++;
+    };
+    const token = () => {
+      const start = i;
+      while (i < s.length && /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(s[i]!)) i++;
+      return s.slice(start, i);
+    };
+    let current: Challenge | undefined;
+    while (i < s.length) {
+      skipWs();
+      const start = i;
+      const name = token();
+      if (!name) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < s.length && (s[j] === ' ' || s[j] === '\t')) j++;
+      if (s[j] === '=' && current) {
+        i = j + 1;
+        while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
+        let val = '';
+        if (s[i] === '"') {
+          i++;
+          while (i < s.length && s[i] !== '"') {
+            if (s[i] === '\\' && i + 1 < s.length) i++;
+            val += s[i];
+            i++;
+          }
+          i++;
+        } else {
+          const vs = i;
+          while (i < s.length && s[i] !== ',') i++;
+          val = s.slice(vs, i).trim();
+        }
+        current.params[name.toLowerCase()] = val;
+      } else {
+        // A new challenge (a token68 after the scheme, used by no registry, is skipped).
+        if (start === i) i++;
+        current = { scheme: name.toLowerCase(), params: {} };
+        out.push(current);
+      }
+    }
+  }
+  return out;
+}
+
+/** `repository:NAME:ACTIONS`. */
+export function repositoryScope(repository: string, actions: 'pull' | 'pull,push' | 'push'): string {
+  return `repository:${repository}:${actions}`;
+}
+
+/** What a token endpoint answered (the fields the Docker token spec and OAuth2 define). */
+export interface TokenResponse {
+  token: string;
+  /** Seconds; default 60 as the spec says. */
+  expiresIn: number;
+}
+
+/** Parses a token endpoint's JSON body. `undefined` if it has no token. */
+export function parseTokenResponse(body: unknown): TokenResponse | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  const token = typeof b.token === 'string' && b.token ? b.token : typeof b.access_token === 'string' && b.access_token ? b.access_token : undefined;
+  if (!token) return undefined;
+  const e = typeof b.expires_in === 'number' && Number.isFinite(b.expires_in) && b.expires_in > 0 ? b.expires_in : 60;
+  return { token, expiresIn: e };
+}
+
+/**
+ * How long before its expiry a token stops being used: 10% of its life, at most 30 s and at least 1 s, so a
+ * token is never sent in the last moments of its validity (clocks and latency differ).
+ */
+export function tokenMarginMs(expiresInSeconds: number): number {
+  return Math.min(30_000, Math.max(1000, expiresInSeconds * 100));
+}
+
+export type FetchToken = (args: {
+  registry: string;
+  challenge: Challenge;
+  scopes: readonly string[];
+  credential: Credential | undefined;
+  signal: AbortSignal | undefined;
+}) => Promise<TokenResponse>;
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** What to send for one request. `fresh` is true when the header was obtained for this request (not cached). */
+export interface AuthHeader {
+  value: string | undefined;
+  fresh: boolean;
+}
+
+/**
+ * Per-registry authentication: remembers each registry's challenge (so later requests authenticate up front
+ * instead of collecting a 401 each), caches tokens per (registry, sorted scopes), and shares one token fetch
+ * between concurrent requests of the same scope.
+ */
+export class Authenticator {
+  readonly #challenges = new Map<string, Challenge>();
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #inflight = new Map<string, Promise<CachedToken>>();
+  readonly #fetchToken: FetchToken;
+  readonly #credential: (registry: string, repository: string | undefined) => Promise<Credential | undefined>;
+  readonly #now: () => number;
+
+  constructor(
+    fetchToken: FetchToken,
+    credential: (registry: string, repository: string | undefined) => Promise<Credential | undefined>,
+    now: () => number = Date.now,
+  ) {
+    this.#fetchToken = fetchToken;
+    this.#credential = credential;
+    this.#now = now;
+  }
+
+  /** The challenge learnt for `registry`, if any. */
+  challenge(registry: string): Challenge | undefined {
+    return this.#challenges.get(registry);
+  }
+
+  /**
+   * Records the challenge of a 401. Returns false when nothing usable was offered (no Bearer realm, no Basic),
+   * in which case authenticating cannot help.
+   */
+  learn(registry: string, header: string | string[] | undefined): boolean {
+    const challenges = parseWWWAuthenticate(header);
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    const chosen = bearer ?? basic;
+    if (!chosen) return false;
+    this.#challenges.set(registry, chosen);
+    return true;
+  }
+
+  static #key(registry: string, scopes: readonly string[]): string {
+    return `${registry}\n${[...scopes].sort().join(' ')}`;
+  }
+
+  /** Forgets the cached token of these scopes (the registry refused it). */
+  invalidate(registry: string, scopes: readonly string[]): void {
+    this.#tokens.delete(Authenticator.#key(registry, scopes));
+  }
+
+  /** Whether a credential is needed and missing (Basic without one): re-sending would only get another 401. */
+  async cannotAuthenticate(registry: string, repository: string | undefined): Promise<boolean> {
+    const c = this.#challenges.get(registry);
+    if (!c) return true;
+    if (c.scheme === 'basic') return !(await this.#credential(registry, repository));
+    return false;
+  }
+
+  /** The `Authorization` value for a request, fetching a token when the registry wants one and none is cached. */
+  async header(registry: string, scopes: readonly string[], repository: string | undefined, signal?: AbortSignal): Promise<AuthHeader> {
+    const challenge = this.#challenges.get(registry);
+    if (!challenge) return { value: undefined, fresh: false };
+    if (challenge.scheme === 'basic') {
+      const c = await this.#credential(registry, repository);
+      if (!c) return { value: undefined, fresh: false };
+      return { value: `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`, fresh: true };
+    }
+    if (challenge.scheme !== 'bearer') return { value: undefined, fresh: false };
+    // The registry asks for the scope it needs in its challenge; with none of our own (ping, catalog) use it.
+    const effective = scopes.length === 0 && challenge.params.scope ? [challenge.params.scope] : scopes;
+    const key = Authenticator.#key(registry, effective);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > this.#now()) return { value: `Bearer ${cached.token}`, fresh: false };
+    let flight = this.#inflight.get(key);
+    if (!flight) {
+      flight = (async () => {
+        const credential = await this.#credential(registry, repository);
+        const t = await this.#fetchToken({ registry, challenge, scopes: effective, credential, signal });
+        const entry = { token: t.token, expiresAt: this.#now() + t.expiresIn * 1000 - tokenMarginMs(t.expiresIn) };
+        this.#tokens.set(key, entry);
+        return entry;
+      })().finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, flight);
+    }
+    const t = await flight;
+    return { value: `Bearer ${t.token}`, fresh: true };
+  }
+}

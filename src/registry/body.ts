@@ -1,0 +1,120 @@
+/**
+ * Response bodies: a bounded, length-checked view of an HTTP body (for blobs), a capped reader (for manifests,
+ * error documents and tokens), and discarding bodies that are not wanted.
+ */
+import { Readable } from 'node:stream';
+
+/** Releases a body nobody will read: destroyed, never read (a 416 body may lie about its length). */
+export function discard(body: Readable | undefined): void {
+  if (!body) return;
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/** Reads a whole body of at most `cap` bytes; `undefined` (and the body destroyed) if it is longer. */
+export async function readCapped(body: Readable, cap: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of body) {
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+      n += b.length;
+      if (n > cap) {
+        discard(body);
+        return undefined;
+      }
+      chunks.push(b);
+    }
+  } finally {
+    if (!body.destroyed && !body.readableEnded) discard(body);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface BoundedBodyOptions {
+  /** Bytes of the source to drop first (a server that answered a ranged request with the whole blob). */
+  skip: number;
+  /** Bytes to deliver after the skipped ones; the body errors if the source ends before. */
+  length: number;
+  /** Called with the size of every chunk received from the network (skipped bytes included). */
+  onBytes?: ((n: number) => void) | undefined;
+  /** Makes the error for a source that ended or failed before `length` bytes. */
+  shortError: (delivered: number, cause?: unknown) => Error;
+  /** Maps a source error (e.g. an abort) before it is reported; return undefined to use `shortError`. */
+  mapError?: ((err: unknown) => Error | undefined) | undefined;
+}
+
+/**
+ * Delivers exactly `length` bytes of `source` after skipping `skip`, with backpressure. A source that ends or
+ * fails early errors this stream (never a silent short read). Once `length` bytes are delivered the source is
+ * released (destroyed if it had more to give), so a ranged read answered with the whole blob costs no more
+ * than the bytes up to the range's end.
+ */
+export class BoundedBody extends Readable {
+  readonly #source: Readable;
+  #skip: number;
+  #remaining: number;
+  #delivered = 0;
+  #done = false;
+  readonly #o: BoundedBodyOptions;
+
+  constructor(source: Readable, o: BoundedBodyOptions) {
+    super();
+    this.#source = source;
+    this.#skip = o.skip;
+    this.#remaining = o.length;
+    this.#o = o;
+    source.on('data', (chunk: Buffer) => this.#onData(chunk));
+    source.on('end', () => this.#finish());
+    source.on('error', (err) => {
+      if (this.#done) return;
+      this.#done = true;
+      this.destroy(this.#o.mapError?.(err) ?? this.#o.shortError(this.#delivered, err));
+    });
+    source.on('close', () => this.#finish());
+    source.pause();
+    if (this.#remaining === 0) queueMicrotask(() => this.#complete());
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return;
+    this.#o.onBytes?.(chunk.length);
+    let c = chunk;
+    if (this.#skip > 0) {
+      const drop = Math.min(this.#skip, c.length);
+      this.#skip -= drop;
+      c = c.subarray(drop);
+    }
+    if (c.length > this.#remaining) c = c.subarray(0, this.#remaining);
+    if (c.length === 0) return;
+    this.#remaining -= c.length;
+    this.#delivered += c.length;
+    const more = this.push(c);
+    if (this.#remaining === 0) this.#complete();
+    else if (!more) this.#source.pause();
+  }
+
+  #complete(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.push(null);
+    if (!this.#source.readableEnded) discard(this.#source);
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    if (this.#remaining === 0) return this.#complete();
+    this.#done = true;
+    this.destroy(this.#o.shortError(this.#delivered));
+  }
+
+  override _read(): void {
+    if (!this.#done) this.#source.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.#done = true;
+    if (!this.#source.destroyed) discard(this.#source);
+    cb(err);
+  }
+}

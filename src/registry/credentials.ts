@@ -1,0 +1,303 @@
+/**
+ * Registry credentials from auth files: Docker's `config.json` (`{"auths": {...}}`), the bare map Kubernetes
+ * keeps in `.dockercfg` secrets (`{host: {...}}`), and containers' `auth.json` (the Docker format, whose keys may
+ * also name a namespace or repository: `host/namespace/repo`, the most specific match wins).
+ *
+ * Not supported: `credsStore` and `credHelpers` (external credential helper programs). They are ignored, so a
+ * registry whose credential lives only in a helper is accessed anonymously; the entry Docker leaves in `auths`
+ * for such a registry (`{}`) carries no secret and is skipped.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { MoteError } from '../errors.js';
+import type { Credential, CredentialSource } from './types.js';
+
+/** An auth file or one of its keys is unusable. The message names the file and key, never the secret. */
+export class InvalidCredentialsError extends MoteError {
+  readonly file: string | undefined;
+  readonly key: string | undefined;
+  constructor(message: string, details: { file?: string | undefined; key?: string | undefined } = {}) {
+    const where = [details.file && `in ${details.file}`, details.key !== undefined && `key ${JSON.stringify(details.key)}`]
+      .filter(Boolean)
+      .join(', ');
+    super('ERR_INVALID_CREDENTIALS', where ? `${message} (${where})` : message);
+    this.file = details.file;
+    this.key = details.key;
+  }
+}
+
+/**
+ * A credential whose secrets stay out of `JSON.stringify`, `String()`, `util.inspect` and `console.log`: they
+ * live in private fields behind getters, so only code that asks for `.password` by name sees it.
+ */
+export class RegistryCredential implements Credential {
+  readonly username: string;
+  readonly #password: string;
+  readonly #identityToken: string | undefined;
+  constructor(username: string, password: string, identityToken?: string) {
+    this.username = username;
+    this.#password = password;
+    this.#identityToken = identityToken || undefined;
+  }
+  get password(): string {
+    return this.#password;
+  }
+  get identityToken(): string | undefined {
+    return this.#identityToken;
+  }
+  toJSON(): Record<string, string> {
+    return { username: this.username, password: '<redacted>', ...(this.#identityToken ? { identityToken: '<redacted>' } : {}) };
+  }
+  toString(): string {
+    return `RegistryCredential(${this.username})`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+const DOCKER_HUB_KEYS = new Set(['index.docker.io', 'docker.io', 'registry-1.docker.io']);
+/** Where credentials for Docker Hub are filed once normalised. */
+export const DOCKER_HUB_REGISTRY = 'docker.io';
+
+// host (DNS name or IPv4) or [IPv6], optional :port.
+const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+const SCHEME_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+// The legacy API paths Docker writes after a host (`https://index.docker.io/v1/`): not a repository scope.
+const API_PATH_RE = /^\/v[12]\/?$/;
+
+/** A key of an auth file, split: the host, and the namespace/repository it is restricted to (containers). */
+export interface AuthKey {
+  host: string;
+  namespace: string | undefined;
+}
+
+/**
+ * Normalises an auth-file key. With a scheme (`https://host:5000/v2`), or when the path is a legacy API path
+ * (`/v1`, `/v2/`), only the host counts (Docker's rule); a scheme-less key with another path is a containers
+ * namespace key (`quay.io/org/repo`). Docker Hub's aliases become `docker.io`. Throws `InvalidCredentialsError`.
+ */
+export function parseAuthKey(key: string, file?: string): AuthKey {
+  if (typeof key !== 'string') throw new InvalidCredentialsError('registry key is not a string', { file });
+  const hadScheme = SCHEME_RE.test(key);
+  const stripped = key.replace(SCHEME_RE, '');
+  const slash = stripped.indexOf('/');
+  const host = slash < 0 ? stripped : stripped.slice(0, slash);
+  const rest = slash < 0 ? '' : stripped.slice(slash);
+  if (host === '' || !HOST_RE.test(host)) {
+    throw new InvalidCredentialsError('invalid registry host in auth file key', { file, key });
+  }
+  const lower = host.toLowerCase();
+  const normalHost = DOCKER_HUB_KEYS.has(lower) ? DOCKER_HUB_REGISTRY : lower;
+  if (hadScheme || rest === '' || API_PATH_RE.test(rest)) return { host: normalHost, namespace: undefined };
+  const namespace = rest.slice(1).replace(/\/+$/, '');
+  if (namespace === '' || !/^[a-z0-9]+(?:(?:[._]|__|-+|\/)[a-z0-9]+)*$/.test(namespace)) {
+    throw new InvalidCredentialsError('invalid namespace in auth file key', { file, key });
+  }
+  return { host: normalHost, namespace };
+}
+
+/** The host an auth-file key (or a user-typed registry address) names: `https://gcr.io/v1/` → `gcr.io`. */
+export function normalizeRegistryHost(key: string): string {
+  const { host } = parseAuthKey(key);
+  return host;
+}
+
+/** The key credentials of a registry (as used in references) are looked up by. */
+function registryKey(registry: string): string {
+  const lower = registry.toLowerCase();
+  return DOCKER_HUB_KEYS.has(lower) ? DOCKER_HUB_REGISTRY : lower;
+}
+
+interface Entry {
+  namespace: string | undefined;
+  credential: RegistryCredential;
+}
+
+/** The credentials of one auth file, by normalised host. */
+export type AuthFileContents = Map<string, Entry[]>;
+
+const ENTRY_FIELDS = ['auth', 'username', 'password', 'identitytoken'];
+
+function isEntryLike(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => ENTRY_FIELDS.includes(k));
+}
+
+function decodeEntry(value: unknown, file: string | undefined, key: string): RegistryCredential | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidCredentialsError('entry is not an object', { file, key });
+  }
+  const v = value as Record<string, unknown>;
+  for (const f of ENTRY_FIELDS) {
+    if (v[f] !== undefined && typeof v[f] !== 'string') throw new InvalidCredentialsError(`field "${f}" is not a string`, { file, key });
+  }
+  let username = (v.username as string | undefined) ?? '';
+  let password = (v.password as string | undefined) ?? '';
+  const identityToken = (v.identitytoken as string | undefined) || undefined;
+  const auth = v.auth as string | undefined;
+  if (auth) {
+    if (!/^[A-Za-z0-9+/=\s]*$/.test(auth)) throw new InvalidCredentialsError('"auth" is not base64', { file, key });
+    const decoded = Buffer.from(auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new InvalidCredentialsError('"auth" does not decode to "username:password"', { file, key });
+    username = decoded.slice(0, colon);
+    password = decoded.slice(colon + 1);
+  }
+  if (!username && !password && !identityToken) return undefined; // a credsStore placeholder: nothing to use
+  if (!identityToken && (!username || !password)) {
+    throw new InvalidCredentialsError('entry needs both a username and a password', { file, key });
+  }
+  return new RegistryCredential(username, password, identityToken);
+}
+
+/**
+ * Parses the text of an auth file in any of the three formats. `file` only names the source in errors.
+ * Throws `InvalidCredentialsError` on bad JSON, bad keys or bad entries (naming the file and key).
+ */
+export function parseAuthFile(text: string, file?: string): AuthFileContents {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the text, which may hold a secret: it is not passed on.
+    throw new InvalidCredentialsError('auth file is not valid JSON', { file });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidCredentialsError('auth file is not a JSON object', { file });
+  const top = doc as Record<string, unknown>;
+  let map: Record<string, unknown>;
+  if ('auths' in top) {
+    if (typeof top.auths !== 'object' || top.auths === null || Array.isArray(top.auths)) {
+      throw new InvalidCredentialsError('"auths" is not an object', { file });
+    }
+    map = top.auths as Record<string, unknown>;
+  } else {
+    // The bare map (Kubernetes `.dockercfg`): hosts at the top level. Other top-level keys of a config.json
+    // (credsStore, credHelpers, HttpHeaders, ...) are not entries and are ignored.
+    map = Object.fromEntries(Object.entries(top).filter(([, v]) => isEntryLike(v)));
+  }
+  const out: AuthFileContents = new Map();
+  for (const [key, value] of Object.entries(map)) {
+    const { host, namespace } = parseAuthKey(key, file);
+    const credential = decodeEntry(value, file, key);
+    if (!credential) continue;
+    const list = out.get(host) ?? [];
+    list.push({ namespace, credential });
+    out.set(host, list);
+  }
+  return out;
+}
+
+/** The credential for `registry` (and `repository`, for namespace keys) in parsed contents. */
+export function lookupCredential(contents: AuthFileContents, registry: string, repository?: string): RegistryCredential | undefined {
+  const entries = contents.get(registryKey(registry));
+  if (!entries) return undefined;
+  let best: Entry | undefined;
+  for (const e of entries) {
+    if (e.namespace === undefined) {
+      if (!best) best = e;
+      continue;
+    }
+    if (repository === undefined) continue;
+    if (repository !== e.namespace && !repository.startsWith(`${e.namespace}/`)) continue;
+    if (best?.namespace === undefined || e.namespace.length > best.namespace.length) best = e;
+  }
+  return best?.credential;
+}
+
+export interface AuthFileLookup {
+  /** An explicit file: used alone, and an error if it does not exist. */
+  authFile?: string | undefined;
+  /** Environment to read `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `DOCKER_CONFIG` from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Home directory for `~/.docker/config.json`. Default `os.homedir()`. */
+  homedir?: string;
+}
+
+/**
+ * The auth files looked at, in order: `authFile`, else `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+ * `$DOCKER_CONFIG/config.json`, `~/.docker/config.json`. The first that exists is used.
+ */
+export function authFileCandidates(lookup: AuthFileLookup = {}): string[] {
+  if (lookup.authFile) return [lookup.authFile];
+  const env = lookup.env ?? process.env;
+  const list: string[] = [];
+  if (env.REGISTRY_AUTH_FILE) list.push(env.REGISTRY_AUTH_FILE);
+  if (env.XDG_RUNTIME_DIR) list.push(path.join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  if (env.DOCKER_CONFIG) list.push(path.join(env.DOCKER_CONFIG, 'config.json'));
+  list.push(path.join(lookup.homedir ?? os.homedir(), '.docker', 'config.json'));
+  return list;
+}
+
+/**
+ * Credentials from the first existing auth file (see {@link authFileCandidates}), re-read whenever that file's
+ * modification time, size or inode changes (so `docker login` in another terminal is picked up) and whenever a
+ * different candidate becomes the first existing one.
+ */
+export class FileCredentialSource implements CredentialSource {
+  readonly #lookup: AuthFileLookup;
+  #cached: { file: string; stamp: string; contents: AuthFileContents } | undefined;
+
+  constructor(lookup: AuthFileLookup = {}) {
+    this.#lookup = { ...lookup };
+  }
+
+  /** The auth file currently in use, if any. */
+  currentFile(): string | undefined {
+    return this.#current()?.file;
+  }
+
+  #current(): { file: string; stat: fs.Stats } | undefined {
+    for (const file of authFileCandidates(this.#lookup)) {
+      let stat: fs.Stats;
+      try {
+        stat = fs.statSync(file);
+      } catch (err) {
+        if (this.#lookup.authFile) throw new InvalidCredentialsError('auth file cannot be read', { file });
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+        throw new InvalidCredentialsError('auth file cannot be read', { file });
+      }
+      return { file, stat };
+    }
+    return undefined;
+  }
+
+  #load(): AuthFileContents | undefined {
+    const current = this.#current();
+    if (!current) {
+      this.#cached = undefined;
+      return undefined;
+    }
+    const { file, stat } = current;
+    const stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+    if (this.#cached && this.#cached.file === file && this.#cached.stamp === stamp) return this.#cached.contents;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new InvalidCredentialsError('auth file cannot be read', { file });
+    }
+    const contents = parseAuthFile(text, file);
+    this.#cached = { file, stamp, contents };
+    return contents;
+  }
+
+  async get(registry: string, repository?: string): Promise<Credential | undefined> {
+    const contents = this.#load();
+    return contents && lookupCredential(contents, registry, repository);
+  }
+}
+
+/** A fixed set of credentials by registry (for programs that hold them in memory). */
+export class StaticCredentialSource implements CredentialSource {
+  readonly #map = new Map<string, RegistryCredential>();
+  constructor(entries: Record<string, { username: string; password: string; identityToken?: string }>) {
+    for (const [registry, c] of Object.entries(entries)) {
+      this.#map.set(registryKey(normalizeRegistryHost(registry)), new RegistryCredential(c.username, c.password, c.identityToken));
+    }
+  }
+  async get(registry: string): Promise<Credential | undefined> {
+    return this.#map.get(registryKey(registry));
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * A read-only MoteCache over one repository of a registry: the `fallback` a `FileMoteCache` reads through
+ * (with `populateFromFallback`, verified into the local store once per digest). Writes are refused.
+ */
+import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError, SizeMismatchError } from '../errors.js';
+import { createDigester, parseDigest, type Digester } from '../digest/index.js';
+import { Reference } from '../reference/index.js';
+import { recordLayerSource } from '../blobinfo/locate.js';
+import type { BlobInfoCache } from '../blobinfo/types.js';
+import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult, RangeReadable } from '../store/types.js';
+import type { RegistryClient } from './client.js';
+import { RegistryError, RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
+import { toRepositoryName } from './names.js';
+import type { RepositoryName } from './types.js';
+
+export interface TransferEvent {
+  digest: string;
+  /** Offset in the blob of the first byte of this chunk. */
+  offset: number;
+  /** Bytes in this chunk. */
+  bytes: number;
+  /** Size of the blob. */
+  size: number;
+}
+
+export interface RegistryMoteCacheOptions {
+  /** Where each blob served is recorded as a known location (`recordLayerSource`). */
+  blobInfo?: BlobInfoCache;
+  /** Called as chunks arrive from the registry. */
+  onTransfer?: (e: TransferEvent) => void;
+}
+
+const MEDIA_TYPE = 'application/octet-stream';
+
+/** Hashes and counts a whole blob on its way through; fails at the end on a wrong size or digest. */
+class VerifyingStream extends Transform {
+  readonly #digest: string;
+  readonly #size: number;
+  readonly #hasher: Digester;
+  #seen = 0;
+  constructor(digest: string, size: number) {
+    super();
+    this.#digest = digest;
+    this.#size = size;
+    this.#hasher = createDigester(parseDigest(digest).algorithm);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.#size) return cb(new SizeMismatchError(this.#digest, this.#size, this.#seen));
+    this.#hasher.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    if (this.#seen !== this.#size) return cb(new SizeMismatchError(this.#digest, this.#size, this.#seen));
+    const actual = this.#hasher.digest();
+    cb(actual === this.#digest ? null : new DigestMismatchError(this.#digest, actual));
+  }
+}
+
+export class RegistryMoteCache implements MoteCache, RangeReadable {
+  readonly registry: string;
+  readonly repository: string;
+  readonly client: RegistryClient;
+  readonly #options: RegistryMoteCacheOptions;
+  /** Digests already recorded in the blob-info cache by this instance (random access would record every read). */
+  readonly #recorded = new Set<string>();
+  /** Bytes received from the registry (all of them: including those of failed or abandoned reads). */
+  bytesFetched = 0;
+
+  constructor(repository: RepositoryName | string, client: RegistryClient, options: RegistryMoteCacheOptions = {}) {
+    const name = toRepositoryName(repository);
+    this.registry = name.registry;
+    this.repository = name.repository;
+    this.client = client;
+    this.#options = { ...options };
+  }
+
+  get #name(): RepositoryName {
+    return { registry: this.registry, repository: this.repository };
+  }
+
+  async initialize(): Promise<void> {}
+  isDirty(): boolean {
+    return false;
+  }
+  async refresh(): Promise<boolean> {
+    return false;
+  }
+  async update(): Promise<void> {}
+
+  async moteExists(digest: string): Promise<boolean> {
+    return (await this.find(digest)) !== undefined;
+  }
+
+  /** By HEAD. The registry does not keep media types of blobs: it is always `application/octet-stream`. */
+  async find(digest: string): Promise<MoteInfo | undefined> {
+    parseDigest(digest);
+    try {
+      const d = await this.client.headBlob(this.#name, digest);
+      return { digest, size: d.size, mediaType: MEDIA_TYPE };
+    } catch (err) {
+      if (err instanceof RegistryNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** The blob's URL in the registry. */
+  moteRef(digest: string): string {
+    parseDigest(digest);
+    return this.client.urlFor(this.registry, `/v2/${this.repository}/blobs/${digest}`);
+  }
+
+  async #open(digest: string, offset: number, length: number | undefined, signal?: AbortSignal) {
+    let progress = offset;
+    let size = -1;
+    try {
+      const blob = await this.client.getBlob(this.#name, digest, {
+        offset,
+        ...(length !== undefined ? { length } : {}),
+        ...(signal ? { signal } : {}),
+        onBytes: (n) => {
+          this.bytesFetched += n;
+          if (size >= 0) this.#options.onTransfer?.({ digest, offset: progress, bytes: n, size });
+          progress += n;
+        },
+      });
+      size = blob.size;
+      if (this.#options.blobInfo && !this.#recorded.has(digest)) {
+        try {
+          await recordLayerSource(this.#options.blobInfo, { digest }, new Reference({ registry: this.registry, repository: this.repository, digest }));
+        } catch (err) {
+          blob.body.destroy(); // nobody will read it: release the connection
+          throw err;
+        }
+        this.#recorded.add(digest);
+      }
+      return blob;
+    } catch (err) {
+      if (err instanceof RegistryNotFoundError) throw new MoteNotFoundError(digest, `not in ${this.registry}/${this.repository}`);
+      if (err instanceof RegistryError && err.status === 416) throw new InvalidArgumentError(`mote ${digest}: offset ${offset} is past its end`);
+      throw err;
+    }
+  }
+
+  /** The whole blob, verified: the stream fails at its end with `SizeMismatchError`/`DigestMismatchError` if wrong. */
+  async moteReader(digest: string): Promise<Readable> {
+    parseDigest(digest);
+    const blob = await this.#open(digest, 0, undefined);
+    const verify = new VerifyingStream(digest, blob.size);
+    // Errors of either side reach the consumer; destroying the result releases the connection.
+    blob.body.on('error', (err) => verify.destroy(err));
+    verify.on('close', () => blob.body.destroy());
+    return blob.body.pipe(verify);
+  }
+
+  /** From `offset` to the end, unverified (the consumer, which has the bytes before `offset`, verifies the whole). */
+  async moteReaderFrom(digest: string, offset: number, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    parseDigest(digest);
+    const blob = await this.#open(digest, offset, undefined, options.signal);
+    return blob.body;
+  }
+
+  /** Random access by ranged GETs (one request per read). */
+  async moteReaderAt(digest: string): Promise<MoteReaderAt> {
+    const info = await this.find(digest);
+    if (!info) throw new MoteNotFoundError(digest, `not in ${this.registry}/${this.repository}`);
+    const size = info.size;
+    let closed = false;
+    const read = async (buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> => {
+      if (closed) throw new UnsupportedOperationError('read after close');
+      const n = Math.max(0, Math.min(length, size - position, buffer.length - offset));
+      if (n === 0) return 0;
+      const blob = await this.#open(digest, position, n);
+      let at = offset;
+      for await (const c of blob.body) {
+        const b = c as Buffer;
+        buffer.set(b, at);
+        at += b.length;
+      }
+      return at - offset;
+    };
+    const close = async () => {
+      closed = true;
+    };
+    return { size, read, close, [Symbol.asyncDispose]: close };
+  }
+
+  #refuse(what: string, digest: string): never {
+    parseDigest(digest);
+    throw new UnsupportedOperationError(`${what}: ${this.registry}/${this.repository} is a read-only cache`);
+  }
+
+  async createMote(digest: string, _mediaType: string, _size: number): Promise<MoteInfo> {
+    this.#refuse('createMote', digest);
+  }
+  async moteWriter(digest: string): Promise<Writable> {
+    this.#refuse('moteWriter', digest);
+  }
+  async commitMote(_sourcePath: string, mote: MoteInfo, _mode: CommitMode): Promise<void> {
+    this.#refuse('commitMote', mote?.digest);
+  }
+  async removeMote(digest: string): Promise<void> {
+    this.#refuse('removeMote', digest);
+  }
+  async prune(_maxSize: number): Promise<PruneResult> {
+    throw new UnsupportedOperationError(`prune: ${this.registry}/${this.repository} is a read-only cache`);
+  }
+}

@@ -1,0 +1,145 @@
+import { describe, it, expect } from 'vitest';
+import {
+  CUT_INTERVAL_MS,
+  HostBucket,
+  RECOVERY_INTERVAL_MS,
+  backoffDelay,
+  decideRetry,
+  isRetryableError,
+  isRetryableStatus,
+  parseRetryAfter,
+  resolveRateLimit,
+  resolveRetryOptions,
+  RateLimiter,
+} from '../src/registry/index.js';
+import { sleep } from '../src/registry/retry.js';
+
+describe('backoff', () => {
+  const o = { baseDelayMs: 250, maxDelayMs: 10_000 };
+  it('full jitter: uniformly within [0, base·2^n], capped', () => {
+    expect(backoffDelay(0, o, () => 0)).toBe(0);
+    expect(backoffDelay(0, o, () => 0.999999)).toBe(249);
+    expect(backoffDelay(1, o, () => 0.5)).toBe(250);
+    expect(backoffDelay(3, o, () => 0.5)).toBe(1000);
+    expect(backoffDelay(10, o, () => 0.999999)).toBe(9999);
+    expect(backoffDelay(1000, o, () => 0.5)).toBe(5000);
+  });
+  it('decideRetry: bounded attempts, Retry-After honoured up to the cap', () => {
+    const r = resolveRetryOptions({ maxAttempts: 3, maxRetryAfterMs: 2000 });
+    expect(decideRetry(1, undefined, r, () => 0.5)).toEqual({ retry: true, delayMs: 125 });
+    expect(decideRetry(2, 1000, r)).toEqual({ retry: true, delayMs: 1000 });
+    expect(decideRetry(2, 2001, r)).toEqual({ retry: false, reason: 'retry-after-too-long' });
+    expect(decideRetry(3, undefined, r)).toEqual({ retry: false, reason: 'attempts' });
+    expect(resolveRetryOptions({ maxAttempts: 0 }).maxAttempts).toBe(5);
+  });
+});
+
+describe('Retry-After', () => {
+  const now = Date.parse('2024-01-01T00:00:00Z');
+  it('delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('1', now)).toBe(1000);
+    expect(parseRetryAfter(' 120 ', now)).toBe(120_000);
+    expect(parseRetryAfter('Mon, 01 Jan 2024 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Sun, 31 Dec 2023 00:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter(['2', '5'], now)).toBe(2000);
+  });
+  it('absent or malformed gives undefined', () => {
+    for (const v of [undefined, '', '-1', '1.5', 'soon-ish', '12abc']) expect(parseRetryAfter(v as string | undefined, now), String(v)).toBeUndefined();
+  });
+});
+
+describe('what is retryable', () => {
+  it('statuses', () => {
+    expect([429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
+    expect([200, 400, 401, 403, 404, 416, 501].some(isRetryableStatus)).toBe(false);
+  });
+  it('connection errors, including wrapped ones; not TLS or usage errors', () => {
+    const e = (code: string) => Object.assign(new Error(code), { code });
+    expect(isRetryableError(e('ECONNRESET'))).toBe(true);
+    expect(isRetryableError(e('UND_ERR_SOCKET'))).toBe(true);
+    expect(isRetryableError(new Error('wrapped', { cause: e('ECONNREFUSED') }))).toBe(true);
+    expect(isRetryableError(e('UND_ERR_HEADERS_TIMEOUT'))).toBe(true);
+    expect(isRetryableError(e('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe(false);
+    expect(isRetryableError(e('ENOTFOUND'))).toBe(false);
+    expect(isRetryableError(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('sleep', () => {
+  it('an already-aborted signal rejects with AbortError without waiting', async () => {
+    await expect(sleep(60_000, AbortSignal.abort())).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+  it('aborting during the wait rejects at once', async () => {
+    const ac = new AbortController();
+    const p = sleep(60_000, ac.signal);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+});
+
+describe('token bucket (time passed in)', () => {
+  const cfg = resolveRateLimit({ requestsPerSecond: 10, burst: 3, minRequestsPerSecond: 1 });
+  it('defaults', () => {
+    expect(resolveRateLimit()).toEqual({ requestsPerSecond: 100, burst: 50, minRequestsPerSecond: 0.5 });
+  });
+  it('a burst goes through, then requests are spaced at the rate, reserved in order', () => {
+    const b = new HostBucket(cfg, 0);
+    expect([b.reserve(0), b.reserve(0), b.reserve(0)]).toEqual([0, 0, 0]);
+    expect(b.reserve(0)).toBe(100);
+    expect(b.reserve(0)).toBe(200);
+    // 1 s later: 10 tokens refilled, minus the 2 reserved ahead, capped at the burst.
+    expect(b.reserve(1000)).toBe(0);
+    expect(b.tokens).toBeLessThanOrEqual(cfg.burst);
+  });
+  it('refund gives a reserved token back', () => {
+    const b = new HostBucket(cfg, 0);
+    for (let i = 0; i < 3; i++) b.reserve(0);
+    expect(b.reserve(0)).toBe(100);
+    b.refund();
+    expect(b.reserve(0)).toBe(100);
+  });
+  it('a 429 halves the rate once per burst, down to the floor', () => {
+    const b = new HostBucket(cfg, 0);
+    expect(b.on429(0)).toBe(5);
+    expect(b.on429(10)).toBeUndefined(); // same burst of 429s
+    expect(b.on429(CUT_INTERVAL_MS - 1)).toBeUndefined();
+    expect(b.on429(CUT_INTERVAL_MS)).toBe(2.5);
+    expect(b.on429(2 * CUT_INTERVAL_MS)).toBe(1.25);
+    expect(b.on429(3 * CUT_INTERVAL_MS)).toBe(1);
+    expect(b.on429(4 * CUT_INTERVAL_MS)).toBeUndefined(); // at the floor
+    expect(b.rate).toBe(1);
+  });
+  it('recovers ×1.5 per quiet interval back to the configured rate, not beyond', () => {
+    const b = new HostBucket(cfg, 0);
+    b.on429(0);
+    b.on429(CUT_INTERVAL_MS); // 2.5
+    let t = CUT_INTERVAL_MS;
+    expect(b.onSuccess(t + RECOVERY_INTERVAL_MS - 1)).toBeUndefined(); // not quiet long enough
+    const rates: number[] = [];
+    for (let i = 1; i <= 6; i++) {
+      const r = b.onSuccess(t + i * RECOVERY_INTERVAL_MS);
+      if (r !== undefined) rates.push(r);
+      expect(b.onSuccess(t + i * RECOVERY_INTERVAL_MS + 1)).toBeUndefined(); // at most one step per interval
+    }
+    expect(rates).toEqual([3.75, 5.625, 8.4375, 10]);
+    expect(b.rate).toBe(10);
+  });
+  it('RateLimiter reports rate changes and an aborted wait rejects', async () => {
+    let now = 0;
+    const changes: Array<[string, number]> = [];
+    const l = new RateLimiter({ requestsPerSecond: 1, burst: 1, minRequestsPerSecond: 0.25 }, (h, r) => changes.push([h, r]), () => now);
+    await l.acquire('h:1');
+    l.on429('h:1');
+    now = 10_000;
+    l.onSuccess('h:1');
+    expect(changes).toEqual([
+      ['h:1', 0.5],
+      ['h:1', 0.75],
+    ]);
+    await l.acquire('h:1'); // refilled by 10 s: no wait, nothing to abort
+    const ac2 = new AbortController();
+    const p2 = l.acquire('h:1', ac2.signal);
+    ac2.abort();
+    await expect(p2).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+});

@@ -111,6 +111,30 @@ export class CacheUnavailableError extends MoteError {
 }
 
 /** True for a Node system error with one of the given codes. */
+/**
+ * The fallback kept failing: five attempts in a row brought no new byte (or a
+ * fallback without `moteReaderFrom` failed that often before the end). `cause` is the last failure. Nothing was
+ * published; the bytes received so far stay in `.mote/partial/` for the next attempt to resume (the sweep
+ * removes them once stale).
+ */
+export class FallbackFetchError extends MoteError {
+  readonly digest: string;
+  readonly attempts: number;
+  readonly received: number;
+  constructor(digest: string, attempts: number, received: number, cause: unknown) {
+    super(
+      'ERR_MOTE_FETCH_FAILED',
+      `mote ${digest}: fallback download failed after ${attempts} attempts (${received} bytes kept for a resume): ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.digest = digest;
+    this.attempts = attempts;
+    this.received = received;
+  }
+}
+
 export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }

@@ -33,6 +33,7 @@ import {
   type OpenMote,
 } from './reader.js';
 import { prune } from './prune.js';
+import { populateFromFallback, type FallbackProgress } from './fetch.js';
 import { verifyStore, type VerifyOptions } from './verify.js';
 import { walkBlobs, uniqueBytes } from './walk.js';
 
@@ -43,8 +44,18 @@ export interface FileMoteCacheOptions {
   linkOnRead?: boolean;
   /** A read source consulted on a miss (e.g. a registry). Never written to, never pruned. */
   fallback?: MoteCache;
-  /** Store fallback hits here (verified), one download per digest per process. Default `false`. */
+  /**
+   * Store fallback hits here (verified): one download per digest across every process sharing the root, resumed
+   * after an interruption when the fallback is `RangeReadable`. Default `false`.
+   */
   populateFromFallback?: boolean;
+  /**
+   * Progress of fallback downloads this process performs for `populateFromFallback` (several per second; throttle
+   * in the listener). `received` counts the bytes in the partial download, resumed ones included; `size` is the
+   * size the fallback announced (-1 if unknown). Not called while another process does the download. A throwing
+   * listener is ignored.
+   */
+  onFallbackProgress?: (e: FallbackProgress) => void;
   /** fsync each file before its rename and the directory after it. Default `true`. */
   durable?: boolean;
   /** `'always'`: re-hash on every read; a corrupt mote fails the read and is evicted. Default `'never'`. */
@@ -52,12 +63,6 @@ export interface FileMoteCacheOptions {
   /** Age after which abandoned temporaries are swept (`initialize`, `verify`). Default one hour. */
   staleAfterMs?: number;
 }
-
-/**
- * In-flight fallback downloads in this process, by blob path: concurrent readers of one digest share one
- * download, also across FileMoteCache instances on the same root.
- */
-const populating = new Map<string, Promise<void>>();
 
 /** `get` reads motes up to this size synchronously in one go; larger ones are streamed. */
 const SYNC_READ_LIMIT = 8 << 20;
@@ -82,6 +87,7 @@ export class FileMoteCache implements MoteCache {
   readonly durable: boolean;
   readonly verifyOnRead: VerifyOnRead;
   readonly staleAfterMs: number;
+  readonly onFallbackProgress: ((e: FallbackProgress) => void) | undefined;
 
   readonly #layout: StoreLayout;
   readonly #ctx: StoreContext;
@@ -113,6 +119,10 @@ export class FileMoteCache implements MoteCache {
       throw new InvalidArgumentError(`FileMoteCache: verifyOnRead must be 'never' or 'always', got ${String(this.verifyOnRead)}`);
     }
     this.staleAfterMs = options.staleAfterMs ?? 3_600_000;
+    this.onFallbackProgress = options.onFallbackProgress;
+    if (this.onFallbackProgress !== undefined && typeof this.onFallbackProgress !== 'function') {
+      throw new InvalidArgumentError('FileMoteCache: onFallbackProgress must be a function');
+    }
     if (!(this.staleAfterMs >= 0)) throw new InvalidArgumentError('FileMoteCache: staleAfterMs must be >= 0');
     this.#layout = new StoreLayout(root);
     this.root = this.#layout.root;
@@ -254,23 +264,12 @@ export class FileMoteCache implements MoteCache {
     return this.#openLocal(digest);
   }
 
+  /**
+   * The fallback's bytes, verified into this store: one download per digest across processes, resumable
+   * (fetch.ts). Resolves once the blob is published, by us or by another process.
+   */
   #populate(digest: string): Promise<void> {
-    const key = this.#layout.blobPath(digest);
-    let flight = populating.get(key);
-    if (!flight) {
-      flight = this.#download(digest).finally(() => populating.delete(key));
-      populating.set(key, flight);
-    }
-    return flight;
-  }
-
-  async #download(digest: string): Promise<void> {
-    const fallback = this.fallback!;
-    const info = await fallback.find(digest);
-    if (!info) throw new MoteNotFoundError(digest, 'not in the cache nor in its fallback');
-    const source = await fallback.moteReader(digest);
-    const { algorithm } = parseDigest(digest);
-    await pipeline(source, new IngestStream(this.#context(), { digest, algorithm, size: info.size, mediaType: info.mediaType }));
+    return populateFromFallback(this.#context(), this.fallback!, digest, this.onFallbackProgress);
   }
 
   async moteReader(digest: string): Promise<Readable> {

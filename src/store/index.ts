@@ -3,3 +3,4 @@ export { FileMoteCache, type FileMoteCacheOptions } from './file-cache.js';
 export { NilCache } from './nil-cache.js';
 export { BytesTracker } from './bytes-tracker.js';
 export type { VerifyOptions } from './verify.js';
+export type { FallbackProgress } from './fetch.js';

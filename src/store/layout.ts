@@ -3,14 +3,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../digest/index.js';
 import { fsyncDirSync, writeFileNoClobberSync } from './fs-util.js';
+import { sweepFetchState } from './fetch.js';
 
 /**
  * Where everything lives under a store root. The root is a valid OCI image layout (`oci-layout`, `index.json`,
  * `blobs/<alg>/<encoded>`) plus a `CACHEDIR.TAG`; motecache's own files live in `.mote/`, which OCI tools ignore:
  *
- *   .mote/tmp/       temporaries: `*.ingest` (writes in progress) and `*.read` (private read links)
+ *   .mote/tmp/       temporaries: `*.ingest` (writes in progress), `*.read` (private read links), `*.lock` (a
+ *                    fetch lock being created)
  *   .mote/index.db   SQLite: media type and last use per mote (a hint, rebuilt from blobs/ when lost)
  *   .mote/prune.lock the cross-process prune lock (proper-lockfile)
+ *   .mote/fetch/     per-digest fallback download locks, `<alg>-<encoded>.lock` (see fetch.ts)
+ *   .mote/partial/   resumable fallback downloads, `<alg>-<encoded>`: written only by that digest's lock holder,
+ *                    never served, never counted as store bytes; renamed into blobs/ once verified
  */
 export class StoreLayout {
   readonly root: string;
@@ -19,6 +24,8 @@ export class StoreLayout {
   readonly tmpDir: string;
   readonly indexPath: string;
   readonly pruneLockTarget: string;
+  readonly fetchDir: string;
+  readonly partialDir: string;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -27,6 +34,20 @@ export class StoreLayout {
     this.tmpDir = path.join(this.internalDir, 'tmp');
     this.indexPath = path.join(this.internalDir, 'index.db');
     this.pruneLockTarget = path.join(this.internalDir, 'prune');
+    this.fetchDir = path.join(this.internalDir, 'fetch');
+    this.partialDir = path.join(this.internalDir, 'partial');
+  }
+
+  /** The per-digest fallback download lock. Validates the digest first (it names a file). */
+  fetchLockPath(digest: string): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return path.join(this.fetchDir, `${algorithm}-${encoded}.lock`);
+  }
+
+  /** The resumable partial download of a digest. Validates the digest first (it names a file). */
+  partialPath(digest: string): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return path.join(this.partialDir, `${algorithm}-${encoded}`);
   }
 
   algorithmDir(algorithm: DigestAlgorithm): string {
@@ -40,7 +61,7 @@ export class StoreLayout {
   }
 
   /** A fresh temporary name. The pid helps a human; the random part makes collisions practically impossible. */
-  tempPath(kind: 'ingest' | 'read' | 'layout'): string {
+  tempPath(kind: 'ingest' | 'read' | 'layout' | 'lock'): string {
     return path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.${kind}`);
   }
 
@@ -87,12 +108,13 @@ export class StoreLayout {
    * can only delay a sweep, never cause a wrong one.)
    */
   sweepTemporaries(staleAfterMs: number): number {
-    let swept = 0;
+    // Abandoned fallback downloads too (partials with no live lock, dead or stale locks): see sweepFetchState.
+    let swept = sweepFetchState(this, staleAfterMs);
     let names: string[];
     try {
       names = fs.readdirSync(this.tmpDir);
     } catch {
-      return 0;
+      return swept;
     }
     const now = Date.now();
     for (const name of names) {

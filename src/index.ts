@@ -9,3 +9,4 @@ export * from './descriptor-cache/index.js';
 export * from './reference/index.js';
 export * from './blobinfo/index.js';
 export * from './registry/index.js';
+export * from './pull/index.js';

@@ -513,7 +513,7 @@ describe('default cache directory', () => {
 
 describe('exit codes and error descriptions', () => {
   it('has the documented values', () => {
-    expect(ExitCode).toEqual({ Ok: 0, Failure: 1, Usage: 2, NotFound: 3, Integrity: 4, NoSpace: 5, Interrupted: 130 });
+    expect(ExitCode).toEqual({ Ok: 0, Failure: 1, Usage: 2, NotFound: 3, Integrity: 4, NoSpace: 5, RegistryAuth: 6, RegistryUnavailable: 7, Interrupted: 130 });
   });
 
   it('maps each library error to its exit code', () => {

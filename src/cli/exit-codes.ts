@@ -7,11 +7,21 @@ import { CommanderError } from 'commander';
  * |------|----------------------------------------------------------------------------------------------|
  * | 0    | success                                                                                      |
  * | 1    | any other failure (I/O errors, an unreadable input file, bugs)                               |
- * | 2    | usage: unknown command or flag, missing argument, bad digest, bad size, bad algorithm        |
- * | 3    | not found: the mote is not in the cache                                                      |
- * | 4    | integrity: digest or size mismatch on `put`/`get --verify`, or `verify` found corrupt motes  |
+ * | 2    | usage: unknown command or flag, missing argument, bad digest, size, algorithm, reference,    |
+ * |      | destination or platform, an unparsable credentials file                                      |
+ * | 3    | not found: the mote is not in the cache; the registry has no such repository, tag or blob;   |
+ * |      | the image index has no manifest for the platform                                             |
+ * | 4    | integrity: digest or size mismatch (`put`, `get --verify`, a registry sending wrong bytes),  |
+ * |      | `verify` found corrupt motes, a registry breaking the protocol, an invalid manifest or       |
+ * |      | descriptor, an unsafe `oci-archive`                                                          |
  * | 5    | no space left on the device holding the cache                                                |
+ * | 6    | the registry refused the credentials or denied access                                        |
+ * | 7    | the registry is unreachable, unavailable, rate limiting us, or needs an insecure connection  |
+ * |      | that was not allowed                                                                         |
  * | 130  | interrupted (SIGINT); a second SIGINT exits at once                                          |
+ *
+ * An error with no mapping of its own (e.g. the store's `ERR_MOTE_FETCH_FAILED`) takes its `cause`'s exit code
+ * when the cause has one, else 1 (7 for a failed fallback download).
  */
 export const ExitCode = {
   Ok: 0,
@@ -20,6 +30,8 @@ export const ExitCode = {
   NotFound: 3,
   Integrity: 4,
   NoSpace: 5,
+  RegistryAuth: 6,
+  RegistryUnavailable: 7,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -34,6 +46,20 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_MOTE_DIGEST_MISMATCH: ExitCode.Integrity,
   ERR_MOTE_CORRUPT: ExitCode.Integrity,
   ERR_MOTE_NO_SPACE: ExitCode.NoSpace,
+  ERR_INVALID_REFERENCE: ExitCode.Usage,
+  ERR_INVALID_DESTINATION: ExitCode.Usage,
+  ERR_INVALID_PLATFORM: ExitCode.Usage,
+  ERR_REGISTRY_NOT_FOUND: ExitCode.NotFound,
+  ERR_PLATFORM_NOT_FOUND: ExitCode.NotFound,
+  ERR_REGISTRY_PROTOCOL: ExitCode.Integrity,
+  ERR_INVALID_MANIFEST: ExitCode.Integrity,
+  ERR_INVALID_DESCRIPTOR: ExitCode.Integrity,
+  ERR_UNSAFE_ARCHIVE: ExitCode.Integrity,
+  ERR_REGISTRY_AUTH: ExitCode.RegistryAuth,
+  ERR_INVALID_CREDENTIALS: ExitCode.Usage,
+  ERR_REGISTRY_UNAVAILABLE: ExitCode.RegistryUnavailable,
+  ERR_REGISTRY_RATE_LIMITED: ExitCode.RegistryUnavailable,
+  ERR_REGISTRY_INSECURE: ExitCode.RegistryUnavailable,
   ENOSPC: ExitCode.NoSpace,
   EDQUOT: ExitCode.NoSpace,
   ABORT_ERR: ExitCode.Interrupted,
@@ -46,7 +72,14 @@ export function exitCodeFor(err: unknown): ExitCode {
     return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string') return BY_ERROR_CODE[code] ?? ExitCode.Failure;
+  if (typeof code === 'string') {
+    const direct = BY_ERROR_CODE[code];
+    if (direct !== undefined) return direct;
+    const cause = (err as { cause?: unknown }).cause;
+    const fromCause = cause !== undefined && cause !== err ? exitCodeFor(cause) : ExitCode.Failure;
+    if (fromCause !== ExitCode.Failure) return fromCause;
+    return code === 'ERR_MOTE_FETCH_FAILED' ? ExitCode.RegistryUnavailable : ExitCode.Failure;
+  }
   // A DOMException from AbortSignal has a numeric code; its name says what it is.
   if (err instanceof Error && err.name === 'AbortError') return ExitCode.Interrupted;
   return ExitCode.Failure;

@@ -5,6 +5,7 @@ import { registerGet } from './commands/get.js';
 import { registerInfo } from './commands/info.js';
 import { registerLs } from './commands/ls.js';
 import { registerPrune } from './commands/prune.js';
+import { registerPull } from './commands/pull.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
 import { registerVerify } from './commands/verify.js';
@@ -38,7 +39,8 @@ export function createProgram(shared: Shared): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size), 3 not found,\n' +
-        '4 integrity (digest/size mismatch, corrupt motes found by verify), 5 no space, 130 interrupted.',
+        '4 integrity (digest/size mismatch, corrupt motes found by verify), 5 no space,\n' +
+        '6 registry refused credentials or access, 7 registry unreachable, unavailable or rate limited, 130 interrupted.',
     );
   registerPut(program, shared);
   registerGet(program, shared);
@@ -48,6 +50,7 @@ export function createProgram(shared: Shared): Command {
   registerPrune(program, shared);
   registerVerify(program, shared);
   registerDu(program, shared);
+  registerPull(program, shared);
   return program;
 }
 

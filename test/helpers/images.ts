@@ -183,7 +183,7 @@ async function buildManifest(layout: string, spec: ImageSpec, platform: ImagePla
       ...(platform?.variant ? { variant: platform.variant } : {}),
       config: {},
       rootfs: { type: 'layers', diff_ids: built.map((b) => b.diffId) },
-      history: built.map((_, i) => ({ created_by: `motecache test layer ${i}` })),
+      history: built.map((_, i) => ({ created: '1970-01-01T00:00:00Z', created_by: `motecache test layer ${i}` })),
     },
     MediaType.OciConfig,
   );

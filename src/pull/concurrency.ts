@@ -1,0 +1,56 @@
+/** Small async helpers of `pull`: a bounded pool, abortable waits, and unwrapping the store's download error. */
+import { AbortError, MoteError } from '../errors.js';
+
+/** Settles with `p`, or rejects with AbortError as soon as `signal` fires (the work behind `p` may go on). */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new AbortError(signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the ones running
+ * are waited for (so nothing is left writing into the store behind the caller's back), then the failure is thrown.
+ */
+export async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
+/**
+ * The store's fallback download gives up with `ERR_MOTE_FETCH_FAILED` around the registry's own typed error; the
+ * registry's is the one that says what went wrong (auth, not found, a lie), so it is the one `pull` throws.
+ */
+export function unwrapFetchError(err: unknown): unknown {
+  if (err instanceof MoteError && err.code === 'ERR_MOTE_FETCH_FAILED' && err.cause instanceof MoteError) return err.cause;
+  return err;
+}
+

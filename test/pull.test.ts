@@ -99,6 +99,40 @@ describe.skipIf(reason)('pull (real registry)', () => {
     expect(again.filter((e) => e.type === 'done').every((e) => e.source === 'cache')).toBe(true);
   });
 
+  it('hard-links blobs from the cache into a layout on the same filesystem (copies with placement copy); prune keeps linked motes', async () => {
+    const cache = fresh('cache');
+    const linked = fresh('layout');
+    const copied = fresh('layout');
+    await pull(`${registry.host}/team/app:v1`, `oci:${linked}`, { cache });
+    await pull(`${registry.host}/team/app:v1`, `oci:${copied}`, { cache, placement: 'copy' });
+    for (const b of app.blobs) {
+      const inCache = fs.statSync(blobFile(cache, b.digest));
+      const l = fs.statSync(blobFile(linked, b.digest));
+      const c = fs.statSync(blobFile(copied, b.digest));
+      expect(l.ino).toBe(inCache.ino); // one inode: the bytes are on disk once
+      expect(c.ino).not.toBe(inCache.ino);
+      expect(sha256(fs.readFileSync(blobFile(copied, b.digest)))).toBe(b.digest);
+    }
+    // Pruning the cache to nothing keeps every mote a layout still links (removing our name would free nothing)...
+    const store = new FileMoteCache(cache);
+    try {
+      await store.prune(0);
+      for (const b of app.blobs) expect(fs.existsSync(blobFile(cache, b.digest))).toBe(true);
+      // ...and removes them once the layout is gone.
+      fs.rmSync(linked, { recursive: true, force: true });
+      const result = await store.prune(0);
+      expect(result.removed).toBe(app.blobs.length);
+      for (const b of app.blobs) expect(fs.existsSync(blobFile(cache, b.digest))).toBe(false);
+      // The copied layout is intact.
+      for (const b of app.blobs) expect(sha256(fs.readFileSync(blobFile(copied, b.digest)))).toBe(b.digest);
+    } finally {
+      await store.close();
+    }
+    await expect(pull(`${registry.host}/team/app:v1`, `oci:${fresh('layout')}`, { cache, placement: 'hardlink' as never })).rejects.toMatchObject({
+      code: 'ERR_MOTE_INVALID_ARGUMENT',
+    });
+  });
+
   it('pulls by digest (no tag, no ref.name) and accepts a FileMoteCache and a client of the caller', async () => {
     const store = new FileMoteCache(fresh('cache'));
     const client = new RegistryClient({ credentials: false });

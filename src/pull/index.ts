@@ -8,5 +8,5 @@ export { parsePlatform, formatPlatform, hostPlatform, selectManifest, platformSc
 export { parseDocument, validateDescriptor, type ParsedDocument, type ParsedIndex, type ParsedManifest } from './manifest.js';
 export { readOciArchive, writeOciArchive, safeEntryPath, type ExtractedArchive } from './archive.js';
 export { writeOciLayout, readLayoutIndex } from './layout-writer.js';
-export { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex, type ImageToWrite, type BlobSource } from './layout.js';
+export { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex, type ImageToWrite, type BlobSource, type BlobPlacement } from './layout.js';
 export { UnsafeArchiveError, InvalidDestinationError, InvalidPlatformError, PlatformNotFoundError, InvalidManifestError } from './errors.js';

@@ -115,18 +115,44 @@ export interface BlobSource {
 }
 
 /**
- * Blobs from a mote store. `copyTo` copies (a reflink where the filesystem can) and never hard-links: prune
- * skips inodes with more than one link, so a hard link in a layout would pin the mote forever. A mote pruned
- * between the fetch and the copy is read through the cache again (its fallback refetches it).
+ * How blobs go from the cache into the destination layout.
+ * - `'link'` (default): a hard link when the destination is on the cache's filesystem, else a copy. The blob's
+ *   bytes are then on disk once and a warm pull writes no data at all. Blobs are read-only files (0444) that
+ *   nothing in motecache writes in place; the cache's prune skips a mote whose inode has other links (removing its
+ *   name would free nothing while the layout keeps the bytes), so a linked blob stays in the cache as long as a
+ *   layout uses it, like pnpm's store. A tool that rewrote a layout blob in place (ignoring its mode) would change
+ *   the cache's copy too: `verify` finds and evicts such a mote. Choose `'copy'` for fully independent files.
+ * - `'copy'`: always a copy (a reflink where the filesystem can).
  */
-export function cacheBlobSource(cache: FileMoteCache): BlobSource {
+export type BlobPlacement = 'link' | 'copy';
+
+/** Errors of link(2) that mean "not here", so a copy is made instead. */
+const LINK_UNAVAILABLE = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES'] as const;
+
+/**
+ * Blobs from a mote store, placed as {@link BlobPlacement} says. A mote pruned between the fetch and the
+ * placement is read through the cache again (its fallback refetches it).
+ */
+export function cacheBlobSource(cache: FileMoteCache, placement: BlobPlacement = 'link'): BlobSource {
   return {
     async copyTo(d, target, signal) {
-      try {
-        await fs.promises.copyFile(cache.moteRef(d.digest), target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT') || !fs.existsSync(path.dirname(target))) throw err;
-        await pipeline(await cache.moteReader(d.digest), fs.createWriteStream(target, { flags: 'wx', mode: 0o644 }), signal ? { signal } : {});
+      const from = cache.moteRef(d.digest);
+      let placed = false;
+      if (placement === 'link') {
+        try {
+          await fs.promises.link(from, target);
+          placed = true;
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT', ...LINK_UNAVAILABLE)) throw err;
+        }
+      }
+      if (!placed) {
+        try {
+          await fs.promises.copyFile(from, target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT') || !fs.existsSync(path.dirname(target))) throw err;
+          await pipeline(await cache.moteReader(d.digest), fs.createWriteStream(target, { flags: 'wx', mode: 0o644 }), signal ? { signal } : {});
+        }
       }
       // Motes are verified on the way in; this catches a manifest whose size disagrees with its digest's content.
       const size = (await fs.promises.stat(target)).size;

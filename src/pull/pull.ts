@@ -20,7 +20,7 @@ import type { Descriptor } from '../registry/types.js';
 import { writeOciArchive, inspectArchive } from './archive.js';
 import { formatDestination, normalizeDestination, parseDestination, type PullDestination } from './destination.js';
 import { InvalidManifestError } from './errors.js';
-import { cacheBlobSource, type ImageToWrite } from './layout.js';
+import { cacheBlobSource, type BlobPlacement, type ImageToWrite } from './layout.js';
 import { inspectLayoutDir, writeOciLayout } from './layout-writer.js';
 import { parseDocument, type ParsedDocument, type ParsedManifest } from './manifest.js';
 import { MAX_MANIFEST_BYTES } from '../registry/client.js';
@@ -53,6 +53,11 @@ export interface PullOptions {
   allPlatforms?: boolean;
   /** Blobs fetched at once. Default 4. */
   concurrency?: number;
+  /**
+   * `oci:` destinations: `'link'` (default) hard-links blobs from the cache when on the same filesystem (else
+   * copies), `'copy'` always copies. See {@link BlobPlacement}. Archives always hold their own bytes.
+   */
+  placement?: BlobPlacement;
   signal?: AbortSignal;
   onProgress?: (event: PullProgressEvent) => void;
 }
@@ -122,6 +127,9 @@ export async function pull(reference: string | Reference, destination: string | 
         ? parsePlatform(options.platform)
         : parsePlatform(formatPlatform(options.platform));
   const concurrency = checkConcurrency(options.concurrency);
+  if (options.placement !== undefined && options.placement !== 'link' && options.placement !== 'copy') {
+    throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
+  }
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
@@ -339,7 +347,7 @@ export async function pull(reference: string | Reference, destination: string | 
     // 4. The destination, from the store.
     throwIfAborted(signal);
     const image: ImageToWrite = { entry, blobs: [...toWrite.values()] };
-    const source = cacheBlobSource(cache);
+    const source = cacheBlobSource(cache, options.placement ?? 'link');
     if (dest.transport === 'oci') await writeOciLayout(dest.path, image, source, { tag, signal });
     else await writeOciArchive(dest.path, image, source, { tag, signal });
 

@@ -53,6 +53,9 @@ const LOCK_STALE_MS = 15_000;
 const POLL_MS = 50;
 /** Consecutive fallback failures that brought no new bytes before the download gives up. */
 export const MAX_FAILURES_WITHOUT_PROGRESS = 5;
+
+/** A durable download starts an fdatasync after this many new bytes (see drain). */
+const EARLY_SYNC_BYTES = 8 << 20;
 /** How many times one populate call starts over after its lock or partial was taken away from it. */
 const MAX_LOCK_LOSSES = 3;
 const HASH_CHUNK = 1 << 20;
@@ -472,7 +475,7 @@ async function download(
           st.offset > 0 && rangeable
             ? await fallback.moteReaderFrom(digest, st.offset, { signal: lock.controller.signal })
             : await fallback.moteReader(digest);
-        await drain(source, part.fd, st, size, digest, lock, report, layout.root);
+        await drain(source, part.fd, st, size, digest, lock, report, layout.root, ctx.durable);
         if (size >= 0 && st.offset < size) throw new ShortStreamError(`the fallback's stream ended after ${st.offset} of ${size} bytes`);
         ended = true;
       } catch (err) {
@@ -555,7 +558,18 @@ async function drain(
   lock: FetchLock,
   report: () => void,
   root: string,
+  durable: boolean,
 ): Promise<void> {
+  // Durable downloads flush as they go: an fdatasync in the thread pool every EARLY_SYNC_BYTES, one at a time,
+  // while the next chunks arrive. The download is usually faster than the disk, so without this all of a large
+  // blob's writeback would wait for the final fsync, after the last byte. Failures here are ignored: the final
+  // fsync before the rename is the one that counts, and it reports any error.
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  const earlySync = (): void => {
+    unsynced = 0;
+    syncing = new Promise<void>((resolve) => fs.fdatasync(fd, () => resolve())).finally(() => (syncing = undefined));
+  };
   // A stalled stream must still notice a lost lock: destroy it then.
   const onLost = (): void => {
     source.destroy(new LockLostError('fetch lock lost'));
@@ -580,8 +594,11 @@ async function drain(
       st.offset += buf.byteLength;
       report();
       if (lock.lost) throw new LockLostError('fetch lock lost');
+      if (durable && (unsynced += buf.byteLength) >= EARLY_SYNC_BYTES && !syncing) earlySync();
     }
   } finally {
+    // The fd must stay open until the thread pool is done with it (the caller closes it after we return).
+    await syncing;
     lock.controller.signal.removeEventListener('abort', onLost);
     if (!source.destroyed) source.destroy();
   }

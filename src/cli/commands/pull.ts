@@ -12,6 +12,7 @@ interface PullCliOptions {
   insecure?: string[];
   authfile?: string;
   concurrency?: string;
+  copy?: boolean;
 }
 
 /** `--insecure` may be repeated, and each value may list several hosts separated by commas. */
@@ -95,6 +96,7 @@ export function registerPull(program: Command, shared: Shared): void {
     .option('--insecure <host>', 'allow plain HTTP or unverified TLS for this registry host (repeatable)', collectHosts)
     .option('--authfile <file>', 'credentials file (Docker config.json or containers auth.json format)')
     .option('--concurrency <n>', 'blobs to download at once (default 4)')
+    .option('--copy', 'copy blobs into an oci: layout instead of hard-linking them from the cache (same filesystem only)')
     .action(async (reference: string, opts: PullCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       const concurrency = parseConcurrency(opts.concurrency);
@@ -111,6 +113,7 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(opts.insecure && { insecure: opts.insecure }),
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
           ...(concurrency !== undefined && { concurrency }),
+          ...(opts.copy && { placement: 'copy' as const }),
           ...(bars && { onProgress: bars.onProgress }),
         });
       } finally {

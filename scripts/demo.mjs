@@ -5,9 +5,13 @@
  * Run with `npm run demo` (builds first). Uses a fresh temporary cache, removed at the end unless `--keep` is given.
  * Every step that the script checks runs `mote --json` and parses the output; the script exits non-zero if
  * anything does not come out as expected.
+ *
+ * Step 6 pulls both images through the cache from a real registry (Debian's `docker-registry`, started on a free
+ * loopback port, the images pushed with `skopeo`). Without those two tools it says how to get them and skips.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +67,77 @@ const blobPath = (digest) => path.join(LAYOUT, 'blobs', ...digest.split(':'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const short = (digest) => `${digest.slice(0, 'sha256:'.length + 12)}…`;
 const indent = (text) => text.trimEnd().replace(/^/gm, '    ');
+
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A docker-registry on a free loopback port, its data in `dir`. Resolves to `{ host, stop }`. */
+async function startRegistry(dir) {
+  const port = await freePort();
+  const config = path.join(dir, 'registry.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const log = openSync(path.join(dir, 'registry.log'), 'a');
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const stop = () => child.kill('SIGTERM');
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { host: `127.0.0.1:${port}`, stop };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  stop();
+  throw new Error('docker-registry did not start');
+}
+
+const run = (cmd, args) =>
+  new Promise((resolve, reject) =>
+    execFile(cmd, args, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve())),
+  );
+
+/** Step 6: `mote pull` from a registry, through the cache. Returns a summary line, or undefined when skipped. */
+async function pullStep() {
+  if (!which('docker-registry') || !which('skopeo')) {
+    console.log('6. mote pull: skipped (needs a local registry: apt-get install docker-registry skopeo)\n');
+    return undefined;
+  }
+  const registry = await startRegistry(cacheDir);
+  try {
+    for (const tag of ['alpha', 'beta']) {
+      await run('skopeo', ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${LAYOUT}:${tag}`, `docker://${registry.host}/demo/app:${tag}`]);
+    }
+    const pullCache = path.join(cacheDir, 'pull-cache');
+    const out = path.join(cacheDir, 'pulled');
+    console.log(`6. mote pull from a registry at ${registry.host} (loopback), through the cache ${pullCache}`);
+    let fromRegistry = 0;
+    let fromCache = 0;
+    for (const [tag, note] of [['alpha', 'cold cache'], ['beta', 'shares a layer with alpha'], ['alpha', 'again: all cached']]) {
+      const r = await moteJson(['--cache', pullCache, 'pull', `${registry.host}/demo/app:${tag}`, '--to', `oci:${out}:${tag}`]);
+      check(r.blobs > 0 && r.bytesFromRegistry + r.bytesFromCache === r.tracker.deduplicated, `pull ${tag}: ${JSON.stringify(r)}`);
+      console.log(`   ${tag.padEnd(5)} ${short(r.digest)}  ${String(r.bytesFromRegistry).padStart(6)} B from the registry, ${String(r.bytesFromCache).padStart(6)} B from the cache  (${note})`);
+      fromRegistry += r.bytesFromRegistry;
+      fromCache += r.bytesFromCache;
+    }
+    const pulled = readJson(path.join(out, 'index.json'));
+    check(pulled.manifests.length === 2, `pulled layout index: ${JSON.stringify(pulled)}`);
+    console.log(`   oci:${out} now holds ${pulled.manifests.length} images (umoci and skopeo read it)\n`);
+    return `${fromRegistry} bytes from the registry, ${fromCache} from the cache over 3 pulls`;
+  } finally {
+    registry.stop();
+  }
+}
 
 async function main() {
   const started = performance.now();
@@ -136,6 +211,8 @@ async function main() {
   check(after.count === before.count - pruned.removed && after.bytes === pruned.remainingBytes, `du after prune: ${JSON.stringify(after)}`);
   console.log(`   mote du: ${after.count} motes, ${formatSize(after.bytes)} (${after.bytes} bytes)\n`);
 
+  const pulled = await pullStep();
+
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log('Summary');
   console.log(`  images:      ${index.manifests.length} (${index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).join(', ')})`);
@@ -144,6 +221,7 @@ async function main() {
   console.log(`  dedup:       ${saved} bytes saved (${((100 * saved) / tracker.total).toFixed(1)}%)`);
   console.log(`  verify:      ${verified.checked} checked, ${verified.corrupt.length === 0 ? 'all intact' : `${verified.corrupt.length} corrupt`}`);
   console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removed} motes removed`);
+  if (pulled) console.log(`  pull:        ${pulled}`);
   console.log(`  time:        ${seconds} s`);
 }
 

@@ -110,7 +110,6 @@ export class CacheUnavailableError extends MoteError {
   }
 }
 
-/** True for a Node system error with one of the given codes. */
 /**
  * The fallback kept failing: five attempts in a row brought no new byte (or a
  * fallback without `moteReaderFrom` failed that often before the end). `cause` is the last failure. Nothing was
@@ -135,6 +134,7 @@ export class FallbackFetchError extends MoteError {
   }
 }
 
+/** True for a Node system error with one of the given codes. */
 export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }

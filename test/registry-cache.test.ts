@@ -71,6 +71,23 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
     }
   });
 
+  it('a throwing onTransfer listener neither fails the read nor crashes the process; byte counts stay right', async () => {
+    const repo = `${reg.host}/cache/listener`;
+    const data = randomData(300_000);
+    const d = digestOf(data);
+    await client.pushBlob(repo, d, data);
+    let calls = 0;
+    const remote = new RegistryMoteCache(repo, client, {
+      onTransfer: () => {
+        calls++;
+        throw new Error('listener bug');
+      },
+    });
+    expect((await readAll(await remote.moteReader(d))).equals(data)).toBe(true);
+    expect(calls).toBeGreaterThan(0);
+    expect(remote.bytesFetched).toBe(data.length);
+  });
+
   it('records each blob it starts serving in the blob-info cache', async () => {
     const repo = `${reg.host}/cache/info`;
     const data = randomData(1000);
@@ -121,6 +138,20 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
         await local.close();
       } finally {
         scratch.cleanup();
+        proxy.rule = () => 'pass';
+      }
+    });
+
+    it('"offset past the end" is InvalidArgumentError also when the registry ignores Range (a whole 200)', async () => {
+      const data = Buffer.from('0123456789'.repeat(10)); // ASCII: the proxy's string body carries it unchanged
+      const d = digestOf(data);
+      await client.pushBlob(`${reg.host}/cache/norange`, d, data);
+      proxy.rule = (r) => (r.method === 'GET' && r.path.includes('/blobs/') ? { status: 200, body: data.toString('latin1') } : 'pass');
+      try {
+        const remote = new RegistryMoteCache(`${proxy.host}/cache/norange`, client);
+        await expect(remote.moteReaderFrom(d, data.length + 1)).rejects.toMatchObject({ code: 'ERR_MOTE_INVALID_ARGUMENT' });
+        expect((await readAll(await remote.moteReaderFrom(d, 90))).equals(data.subarray(90))).toBe(true);
+      } finally {
         proxy.rule = () => 'pass';
       }
     });

@@ -4,7 +4,9 @@
  * real registry cannot produce: 429/503, a lying registry, a body cut short).
  */
 import dns from 'node:dns/promises';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -18,6 +20,7 @@ import {
   RegistryProtocolError,
   RegistryUnavailableError,
   RegistryRateLimitError,
+  RegistryRangeError,
   transportFor,
   isLoopbackHost,
   apiHost,
@@ -220,6 +223,70 @@ describe.skipIf(skip)('RegistryClient: plain registry', () => {
     expect((await reg.requests()).length).toBe(before);
   });
 
+  it('a throwing onBytes listener does not fail the read or crash the process', async () => {
+    const repo = `${reg.host}/client/onbytes`;
+    const data = randomData(200_000);
+    await c.pushBlob(repo, digestOf(data), data);
+    let calls = 0;
+    const blob = await c.getBlob(repo, digestOf(data), {
+      onBytes: () => {
+        calls++;
+        throw new Error('listener bug');
+      },
+    });
+    expect((await readAll(blob.body)).equals(data)).toBe(true);
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  it('pushBlob: a stream longer or shorter than `size` is a SizeMismatchError; the source is closed when not read', async () => {
+    const repo = `${reg.host}/client/size`;
+    const data = randomData(10_000);
+    const gen = (bytes: Buffer) =>
+      (async function* () {
+        yield bytes;
+      })();
+    await expect(c.pushBlob(repo, digestOf(data), gen(data), { size: data.length - 1 })).rejects.toMatchObject({ code: 'ERR_MOTE_SIZE_MISMATCH', expected: data.length - 1 });
+    await expect(c.pushBlob(repo, digestOf(data), gen(data), { size: data.length + 1 })).rejects.toMatchObject({
+      code: 'ERR_MOTE_SIZE_MISMATCH',
+      expected: data.length + 1,
+      actual: data.length,
+    });
+    await expect(c.pushBlob(repo, digestOf(data), gen(data), { size: data.length - 1, chunkSize: 4096 })).rejects.toMatchObject({ code: 'ERR_MOTE_SIZE_MISMATCH' });
+    await expect(c.headBlob(repo, digestOf(data))).rejects.toBeInstanceOf(RegistryNotFoundError);
+    // Already there: the generator is returned (its finally runs), not left suspended.
+    await c.pushBlob(repo, digestOf(data), data);
+    let closed = false;
+    const src = (async function* () {
+      try {
+        yield data;
+      } finally {
+        closed = true;
+      }
+    })();
+    await src.next(); // started: suspended at its yield, as a partly read source would be
+    expect(await c.pushBlob(repo, digestOf(data), src, { size: data.length })).toMatchObject({ existed: true });
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(true);
+  });
+
+  it('TLS spoken to this plain-HTTP registry (an https redirect) is RegistryInsecureError; a "tls" host name that does not resolve is not', async () => {
+    // The redirect comes from a proxy answering locally; the TLS attempt itself is against the real registry.
+    const proxy = await FaultInjectingProxy.start(reg.host, (r) =>
+      r.path.includes('/blobs/') ? { status: 307, headers: { location: `https://${reg.host}${r.url}` } } : 'pass',
+    );
+    const d = digestOf(randomData(10));
+    const err = await c.getBlob(`${proxy.host}/client/tls`, d).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryInsecureError);
+    expect((err as Error).message).toContain(`--insecure ${reg.host}`);
+    proxy.rule = (r) => (r.path.includes('/blobs/') ? { status: 307, headers: { location: `https://tls-mirror.invalid${r.url}` } } : 'pass');
+    const c2 = client({ retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const dnsErr = await c2.getBlob(`${proxy.host}/client/tls`, d).catch((e: unknown) => e);
+    await c2.close();
+    await proxy.stop();
+    expect(dnsErr).toBeInstanceOf(RegistryUnavailableError);
+    expect((dnsErr as Error).message).not.toContain('--insecure');
+  });
+
   it('plain HTTP is not used for a host that is loopback only through DNS unless it is marked insecure', async (ctx) => {
     const name = os.hostname();
     const addr = await dns.lookup(name).catch(() => undefined);
@@ -267,6 +334,24 @@ describe.skipIf(skip)('RegistryClient: htpasswd Basic auth', () => {
     const all = `${(err as Error).message} ${JSON.stringify(err)} ${JSON.stringify(events)}`;
     expect(all).not.toContain(wrong);
     expect(all).not.toContain(Buffer.from(`${reg.username}:${wrong}`).toString('base64'));
+  });
+
+  it('a 401 whose credential lookup throws (auth file broken mid-run) releases its body: no listener or connection held', async () => {
+    const file = authFileFor(scratch.dir, reg.host, reg.username!, reg.password!);
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, '{"auths": {"broken": ');
+    // One connection: a response body left unreleased would keep it from serving the next request.
+    const c = new RegistryClient({ authFile: file, connections: 1, timeoutMs: 10_000 });
+    const ac = new AbortController();
+    await expect(c.tags(`${reg.host}/basic/app`, { signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_INVALID_CREDENTIALS' });
+    // undici removes its abort listener when the body closes; the client's own races remove theirs on settling.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    fs.writeFileSync(file, good);
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(await c.ping(reg.host)).toEqual({ apiVersion: 'registry/2.0' });
+    await c.close();
   });
 
   it('no credentials: RegistryAuthError', async () => {
@@ -459,6 +544,116 @@ describe.skipIf(skip)('RegistryClient through the FaultInjectingProxy (fake faul
     await c.close();
   });
 
+  it("putManifest checks the registry's Docker-Content-Digest and returns the digest of the bytes sent", async () => {
+    proxy.rule = (r) => (r.method === 'PUT' && r.path.includes('/manifests/') ? { status: 201, headers: { 'docker-content-digest': digestOf('other') } } : 'pass');
+    const c = fresh();
+    await expect(c.putManifest(repo(), 'lie', img.manifest, MediaType.OciManifest)).rejects.toMatchObject({
+      code: 'ERR_MOTE_DIGEST_MISMATCH',
+      expected: img.manifestDigest,
+      actual: digestOf('other'),
+    });
+    proxy.rule = (r) => (r.method === 'PUT' && r.path.includes('/manifests/') ? { status: 201, headers: { 'docker-content-digest': 'not-a-digest' } } : 'pass');
+    await expect(c.putManifest(repo(), 'lie', img.manifest, MediaType.OciManifest)).rejects.toBeInstanceOf(RegistryProtocolError);
+    proxy.rule = () => 'pass';
+    expect(await c.putManifest(repo(), 'honest', img.manifest, MediaType.OciManifest)).toBe(img.manifestDigest);
+    await c.close();
+  });
+
+  it('headManifest by digest compares only a Docker-Content-Digest of the same algorithm', async () => {
+    const sha512 = digestOf(img.manifest, 'sha512');
+    proxy.rule = (r) =>
+      r.path.includes('/manifests/')
+        ? { status: 200, headers: { 'docker-content-digest': img.manifestDigest, 'content-type': MediaType.OciManifest, 'content-length': String(img.manifest.length) } }
+        : 'pass';
+    const c = fresh();
+    expect(await c.headManifest(repo(), sha512)).toEqual({ mediaType: MediaType.OciManifest, digest: sha512, size: img.manifest.length });
+    await expect(c.headManifest(repo(), digestOf('x'))).rejects.toMatchObject({ code: 'ERR_MOTE_DIGEST_MISMATCH' });
+    await c.close();
+    proxy.rule = () => 'pass';
+  });
+
+  it('signed redirect URLs (another origin) never reach events or errors', async () => {
+    const secret = 'SECRETSIG0123';
+    const events: RegistryEvent[] = [];
+    // Redirected to the real registry's own address: another origin than the proxy the client was pointed at.
+    proxy.rule = (r) =>
+      r.method === 'GET' && r.path.includes('/blobs/')
+        ? { status: 307, headers: { location: `${reg.url}${r.path}?X-Amz-Signature=${secret}&X-Amz-Credential=AKIA${secret}` } }
+        : 'pass';
+    const c = fresh(events);
+    expect((await readAll((await c.getBlob(repo(), img.layerDigest)).body)).equals(img.layer)).toBe(true);
+    expect(events.some((e) => e.type === 'response' && e.url.startsWith(reg.url))).toBe(true);
+    // A redirect target that refuses connections: retried, then an error whose message names the URL.
+    proxy.rule = (r) => (r.method === 'GET' && r.path.includes('/blobs/') ? { status: 307, headers: { location: `http://127.0.0.1:1/blob?X-Amz-Signature=${secret}` } } : 'pass');
+    const err = await c.getBlob(repo(), img.layerDigest).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryUnavailableError);
+    expect((err as Error).message).toContain('127.0.0.1:1/blob');
+    expect(events.some((e) => e.type === 'retry')).toBe(true);
+    expect(`${(err as Error).message} ${JSON.stringify(err)} ${JSON.stringify(events)}`).not.toContain(secret);
+    await c.close();
+    proxy.rule = () => 'pass';
+  });
+
+  it('tags: a JSON body that is not an object, or one cut short, is RegistryProtocolError; an abort while reading is AbortError', async () => {
+    const c = fresh();
+    for (const body of ['null', '[]', '"x"']) {
+      proxy.rule = (r) => (r.path.endsWith('/tags/list') ? { status: 200, headers: { 'content-type': 'application/json' }, body } : 'pass');
+      await expect(c.tags(repo()), body).rejects.toBeInstanceOf(RegistryProtocolError);
+    }
+    proxy.rule = (r) => (r.path.endsWith('/tags/list') ? { dropAfterBytes: 3 } : 'pass');
+    await expect(c.tags(repo())).rejects.toBeInstanceOf(RegistryProtocolError);
+    proxy.rule = () => 'pass';
+    const ac = new AbortController();
+    const aborting = fresh(undefined, { onEvent: (e) => e.type === 'response' && e.url.includes('/tags/list') && ac.abort() });
+    const err = await aborting.tags(repo(), { signal: ac.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ABORT_ERR' });
+    expect((err as Error).constructor.name).toBe('AbortError');
+    await aborting.close();
+    await c.close();
+  });
+
+  it('ranges: a 200 to a ranged request is served by skipping; a 206 with the wrong Content-Range is refused', async () => {
+    // ASCII content, so the proxy's string bodies carry it unchanged.
+    const data = Buffer.from('0123456789abcdef'.repeat(100));
+    const d = digestOf(data);
+    const direct = client();
+    await direct.pushBlob(`${reg.host}/${repoPath}`, d, data);
+    await direct.close();
+    const c = fresh();
+    proxy.rule = (r) => (r.method === 'GET' && r.path.endsWith(d) ? { status: 200, body: data.toString('latin1') } : 'pass');
+    const part = await c.getBlob(repo(), d, { offset: 100, length: 20 });
+    expect(part).toMatchObject({ size: data.length, offset: 100, length: 20 });
+    expect((await readAll(part.body)).equals(data.subarray(100, 120))).toBe(true);
+    // A 200 shorter than the offset: the typed "past the end" error.
+    await expect(c.getBlob(repo(), d, { offset: data.length + 5 })).rejects.toBeInstanceOf(RegistryRangeError);
+    proxy.rule = (r) =>
+      r.method === 'GET' && r.path.endsWith(d) ? { status: 206, headers: { 'content-range': `bytes 0-19/${data.length}` }, body: data.subarray(0, 20).toString('latin1') } : 'pass';
+    await expect(c.getBlob(repo(), d, { offset: 100, length: 20 })).rejects.toMatchObject({ code: 'ERR_REGISTRY_PROTOCOL', message: expect.stringContaining('Content-Range') });
+    proxy.rule = (r) =>
+      r.method === 'GET' && r.path.endsWith(d) ? { status: 206, headers: { 'content-range': 'bytes 100-119/*' }, body: data.subarray(100, 120).toString('latin1') } : 'pass';
+    await expect(c.getBlob(repo(), d, { offset: 100, length: 20 })).rejects.toBeInstanceOf(RegistryProtocolError);
+    proxy.rule = () => 'pass';
+    await c.close();
+  });
+
+  it('upload PATCH and PUT are not retried; an upload Location to plain HTTP elsewhere is refused', async () => {
+    const c = fresh();
+    const data = randomData(10_000);
+    let start = proxy.requests.length;
+    proxy.rule = (r) => (r.method === 'PATCH' ? { status: 503 } : 'pass');
+    await expect(c.pushBlob(repo(), digestOf(data), data, { chunkSize: 4096 })).rejects.toBeInstanceOf(RegistryUnavailableError);
+    expect(since(start).filter((q) => q.method === 'PATCH')).toHaveLength(1);
+    start = proxy.requests.length;
+    proxy.rule = (r) => (r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? { status: 503 } : 'pass');
+    await expect(c.pushBlob(repo(), digestOf(data), data)).rejects.toBeInstanceOf(RegistryUnavailableError);
+    expect(since(start).filter((q) => q.method === 'PUT')).toHaveLength(1);
+    proxy.rule = (r) =>
+      r.method === 'POST' && r.path.includes('/blobs/uploads/') ? { status: 202, headers: { location: 'http://registry.example:5000/v2/x/blobs/uploads/abc' } } : 'pass';
+    await expect(c.pushBlob(repo(), digestOf(data), data)).rejects.toBeInstanceOf(RegistryInsecureError);
+    proxy.rule = () => 'pass';
+    await c.close();
+  });
+
   it('a non-idempotent upload request is not retried', async () => {
     proxy.rule = (r) => (r.method === 'POST' ? { status: 503 } : 'pass');
     const c = fresh();
@@ -469,4 +664,86 @@ describe.skipIf(skip)('RegistryClient through the FaultInjectingProxy (fake faul
     await c.close();
     proxy.rule = () => 'pass';
   });
+});
+
+describe('the shared insecure-scheme probe and prompt aborts (hand-written silent server: a fault no registry produces)', () => {
+  /**
+   * Accepts connections and says nothing (a TLS handshake or a request then hangs) until `speak()`: then held
+   * connections are dropped, TLS is refused, and plain HTTP gets a minimal `/v2/` answer.
+   */
+  async function silentServer() {
+    const held = new Set<net.Socket>();
+    let speaking = false;
+    const connected: Array<() => void> = [];
+    const server = net.createServer((sock) => {
+      sock.on('error', () => {});
+      if (!speaking) {
+        held.add(sock);
+        connected.splice(0).forEach((f) => f());
+        return;
+      }
+      sock.once('data', (d: Buffer) => {
+        if (d[0] === 0x16) return sock.destroy(); // a TLS ClientHello: this server speaks no TLS
+        sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\ndocker-distribution-api-version: registry/2.0\r\nconnection: close\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return {
+      host,
+      nextConnection: () => new Promise<void>((r) => connected.push(r)),
+      speak: () => {
+        speaking = true;
+        for (const s of held) s.destroy();
+      },
+      stop: async () => {
+        for (const s of held) s.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  it("one caller's abort fails only that caller; the others get the probe's answer", async () => {
+    const srv = await silentServer();
+    const c = client({ insecure: [srv.host] });
+    try {
+      const ac = new AbortController();
+      const conn = srv.nextConnection();
+      const a = c.ping(srv.host, { signal: ac.signal });
+      let bSettled = false;
+      const b = c.ping(srv.host).finally(() => (bSettled = true));
+      await conn; // the probe's TLS handshake is under way (and hangs)
+      ac.abort();
+      await expect(a).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await new Promise((r) => setImmediate(r));
+      expect(bSettled).toBe(false);
+      srv.speak(); // TLS fails now: the probe settles on plain HTTP, which answers
+      expect(await b).toEqual({ apiVersion: 'registry/2.0' });
+      expect(c.urlFor(srv.host, '/v2/')).toBe(`http://${srv.host}/v2/`);
+    } finally {
+      await c.close();
+      await srv.stop();
+    }
+  });
+
+  it('an abort during a TLS handshake that hangs is prompt (not after the connect timeout)', async () => {
+    const srv = await silentServer();
+    // A redirect (answered by the proxy itself; its target is never contacted) to HTTPS on the silent server.
+    const proxy = await FaultInjectingProxy.start('127.0.0.1:1', (r) => ({ status: 307, headers: { location: `https://${srv.host}${r.url}` } }));
+    const c = client({ timeoutMs: 600_000 });
+    try {
+      const ac = new AbortController();
+      const conn = srv.nextConnection();
+      const p = c.getBlob(`${proxy.host}/x/y`, digestOf('z'), { signal: ac.signal });
+      await conn;
+      ac.abort();
+      // Were the abort not prompt, this would wait for the 600 s connect timeout and the test would time out.
+      await expect(p).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    } finally {
+      // The silent server first: undici's graceful close waits for the handshake it is still attempting.
+      await srv.stop();
+      await proxy.stop();
+      await c.close();
+    }
+  }, 20_000);
 });

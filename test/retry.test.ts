@@ -12,7 +12,17 @@ import {
   resolveRetryOptions,
   RateLimiter,
 } from '../src/registry/index.js';
-import { sleep } from '../src/registry/retry.js';
+import { raceSignal, sleep, tlsFailureCode } from '../src/registry/retry.js';
+import events from 'node:events';
+import { execFileSync } from 'node:child_process';
+import dns from 'node:dns/promises';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { makeTempDir } from './helpers/tmp.js';
 
 describe('backoff', () => {
   const o = { baseDelayMs: 250, maxDelayMs: 10_000 };
@@ -141,5 +151,121 @@ describe('token bucket (time passed in)', () => {
     const p2 = l.acquire('h:1', ac2.signal);
     ac2.abort();
     await expect(p2).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+});
+
+/** The error a real TLS client connection to `port` fails with (null if it connected). */
+function tlsConnectError(port: number, o: tls.ConnectionOptions = {}): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...o });
+    sock.once('secureConnect', () => (sock.destroy(), resolve(null)));
+    sock.once('error', (e) => resolve(e));
+  });
+}
+
+async function listen(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('TLS failures are told by error code, never by message (real error shapes)', () => {
+  it('a reset during the handshake ("...before secure TLS connection was established") is retryable, not TLS', async () => {
+    // Hand-written fake: a server that accepts and resets at once, a fault no real registry produces on demand.
+    const server = net.createServer((s) => s.resetAndDestroy());
+    const port = await listen(server);
+    try {
+      const err = await tlsConnectError(port);
+      expect(err).not.toBeNull();
+      expect(err!.code).toMatch(/^(ECONNRESET|EPIPE)$/);
+      expect(tlsFailureCode(err)).toBeUndefined();
+      expect(isRetryableError(err)).toBe(true);
+      // The message that used to trip the old classifier, with the code of what it is.
+      const shaped = Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' });
+      expect(tlsFailureCode(shaped)).toBeUndefined();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a host name containing "tls" that does not resolve is a DNS failure, not TLS', async () => {
+    const err = await dns.lookup('tls-mirror.invalid').then(() => null, (e: NodeJS.ErrnoException) => e);
+    expect(err).not.toBeNull();
+    expect(err!.message).toContain('tls-mirror.invalid');
+    expect(tlsFailureCode(err)).toBeUndefined();
+    expect(tlsFailureCode(new Error('wrapped', { cause: err }))).toBeUndefined();
+  });
+
+  it('TLS spoken to a plain HTTP server is a TLS failure', async () => {
+    const server = http.createServer((_q, r) => r.end('plain'));
+    const port = await listen(server);
+    try {
+      const err = await tlsConnectError(port);
+      expect(err).not.toBeNull();
+      expect(tlsFailureCode(err)).toMatch(/^(EPROTO|ERR_SSL_)/);
+      expect(tlsFailureCode(new Error('fetch failed', { cause: err }))).toBe(tlsFailureCode(err));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('certificate failures (self-signed, wrong host name) are TLS failures', async (ctx) => {
+    const scratch = makeTempDir();
+    try {
+      const key = path.join(scratch.dir, 'k.pem');
+      const cert = path.join(scratch.dir, 'c.pem');
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+      } catch {
+        return ctx.skip();
+      }
+      const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => s.end());
+      server.on('tlsClientError', () => {});
+      const port = await listen(server);
+      try {
+        const selfSigned = await tlsConnectError(port);
+        expect(tlsFailureCode(selfSigned)).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+        const wrongName = await tlsConnectError(port, { ca: fs.readFileSync(cert), servername: 'other.example' });
+        expect(tlsFailureCode(wrongName)).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+        expect(await tlsConnectError(port, { ca: fs.readFileSync(cert) })).toBeNull();
+      } finally {
+        server.close();
+      }
+    } finally {
+      scratch.cleanup();
+    }
+  });
+
+  it('codes of the certificate family, and a retryable code anywhere in the chain wins', () => {
+    const e = (code: string, cause?: unknown) => Object.assign(new Error('x', cause ? { cause } : undefined), { code });
+    for (const c of ['CERT_HAS_EXPIRED', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']) {
+      expect(tlsFailureCode(e(c)), c).toBe(c);
+    }
+    expect(tlsFailureCode(e('UND_ERR_SOCKET', e('ERR_SSL_WRONG_VERSION_NUMBER')))).toBeUndefined();
+    for (const m of ['ssl3_get_record:wrong version number', 'certificate', 'tls handshake']) expect(tlsFailureCode(new Error(m)), m).toBeUndefined();
+  });
+});
+
+describe('raceSignal', () => {
+  it('the first to settle wins; an abort rejects at once with AbortError, a late value is handed to onLate, listeners are removed', async () => {
+    const { getEventListeners } = events;
+    const ac = new AbortController();
+    let resolveSlow!: (v: string) => void;
+    const slow = new Promise<string>((r) => (resolveSlow = r));
+    const late: string[] = [];
+    const p = raceSignal(slow, ac.signal, (v) => late.push(v));
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    resolveSlow('released');
+    await slow;
+    await Promise.resolve();
+    expect(late).toEqual(['released']);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+
+    const ac2 = new AbortController();
+    await expect(raceSignal(Promise.resolve(7), ac2.signal)).resolves.toBe(7);
+    await expect(raceSignal(Promise.reject(new Error('own')), ac2.signal)).rejects.toThrow('own');
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+    await expect(raceSignal(Promise.resolve(1), AbortSignal.abort())).rejects.toMatchObject({ code: 'ABORT_ERR' });
   });
 });

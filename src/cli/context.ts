@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FileMoteCache, type FileMoteCacheOptions } from '../index.js';
+import { FileMoteCache, type FileMoteCacheOptions } from '../store/file-cache.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
 

@@ -9,7 +9,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
 import { registerVerify } from './commands/verify.js';
-import { AbortError } from '../index.js';
+import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';

@@ -3,6 +3,7 @@
  * (registry, scope) until shortly before they expire. The HTTP exchange with the token realm is done by the
  * client (it owns the connections, retries and TLS policy) through the `fetchToken` function given here.
  */
+import { raceSignal } from './retry.js';
 import type { Credential } from './types.js';
 
 export interface Challenge {
@@ -117,6 +118,8 @@ interface CachedToken {
 export interface AuthHeader {
   value: string | undefined;
   fresh: boolean;
+  /** The scopes a Bearer token was obtained for (its cache key): what to `invalidate` if it is refused. */
+  scopes?: readonly string[];
 }
 
 /**
@@ -165,8 +168,22 @@ export class Authenticator {
     return `${registry}\n${[...scopes].sort().join(' ')}`;
   }
 
-  /** Forgets the cached token of these scopes (the registry refused it). */
+  /**
+   * The scopes a token is asked for (and cached under): the request's own, or, with none of its own (ping,
+   * catalog), the one the registry named in its challenge.
+   */
+  #effectiveScopes(challenge: Challenge, scopes: readonly string[]): readonly string[] {
+    return scopes.length === 0 && challenge.params.scope ? [challenge.params.scope] : scopes;
+  }
+
+  /**
+   * Forgets the cached token a request with these scopes was sent (the registry refused it). The key is the one
+   * `header()` used for the same scopes, so a request without scopes drops the token of the challenge's scope.
+   */
   invalidate(registry: string, scopes: readonly string[]): void {
+    const challenge = this.#challenges.get(registry);
+    this.#tokens.delete(Authenticator.#key(registry, challenge ? this.#effectiveScopes(challenge, scopes) : scopes));
+    // The scopes as given too: the challenge may have changed (a new scope) since the token was cached.
     this.#tokens.delete(Authenticator.#key(registry, scopes));
   }
 
@@ -188,23 +205,25 @@ export class Authenticator {
       return { value: `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`, fresh: true };
     }
     if (challenge.scheme !== 'bearer') return { value: undefined, fresh: false };
-    // The registry asks for the scope it needs in its challenge; with none of our own (ping, catalog) use it.
-    const effective = scopes.length === 0 && challenge.params.scope ? [challenge.params.scope] : scopes;
+    const effective = this.#effectiveScopes(challenge, scopes);
     const key = Authenticator.#key(registry, effective);
     const cached = this.#tokens.get(key);
-    if (cached && cached.expiresAt > this.#now()) return { value: `Bearer ${cached.token}`, fresh: false };
+    if (cached && cached.expiresAt > this.#now()) return { value: `Bearer ${cached.token}`, fresh: false, scopes: effective };
     let flight = this.#inflight.get(key);
     if (!flight) {
+      // Shared by every request of this scope, so it runs under no caller's signal (one caller's abort must not
+      // fail the others); it is bounded by the client's timeouts and retries. Each caller races its own signal.
       flight = (async () => {
         const credential = await this.#credential(registry, repository);
-        const t = await this.#fetchToken({ registry, challenge, scopes: effective, credential, signal });
+        const t = await this.#fetchToken({ registry, challenge, scopes: effective, credential, signal: undefined });
         const entry = { token: t.token, expiresAt: this.#now() + t.expiresIn * 1000 - tokenMarginMs(t.expiresIn) };
         this.#tokens.set(key, entry);
         return entry;
       })().finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
+      flight.catch(() => {}); // a flight whose every caller gave up must not be an unhandled rejection
     }
-    const t = await flight;
-    return { value: `Bearer ${t.token}`, fresh: true };
+    const t = await raceSignal(flight, signal);
+    return { value: `Bearer ${t.token}`, fresh: true, scopes: effective };
   }
 }

@@ -36,7 +36,7 @@ export interface BoundedBodyOptions {
   skip: number;
   /** Bytes to deliver after the skipped ones; the body errors if the source ends before. */
   length: number;
-  /** Called with the size of every chunk received from the network (skipped bytes included). */
+  /** Called with the size of every chunk received from the network (skipped bytes included); what it throws is ignored. */
   onBytes?: ((n: number) => void) | undefined;
   /** Makes the error for a source that ended or failed before `length` bytes. */
   shortError: (delivered: number, cause?: unknown) => Error;
@@ -78,7 +78,12 @@ export class BoundedBody extends Readable {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return;
-    this.#o.onBytes?.(chunk.length);
+    try {
+      this.#o.onBytes?.(chunk.length);
+    } catch {
+      // A progress listener's failure is not the transfer's: thrown from a 'data' handler it would otherwise
+      // escape as an uncaughtException and end the process (the client's onEvent is isolated the same way).
+    }
     let c = chunk;
     if (this.#skip > 0) {
       const drop = Math.min(this.#skip, c.length);

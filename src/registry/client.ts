@@ -23,7 +23,17 @@ import {
 import { apiHost, schemeAllowed, transportFor } from './hosts.js';
 import { RateLimiter } from './limiter.js';
 import { checkTagOrDigest, toRepositoryName } from './names.js';
-import { decideRetry, isRetryableError, isRetryableStatus, parseRetryAfter, resolveRetryOptions, sleep, type ResolvedRetryOptions } from './retry.js';
+import {
+  decideRetry,
+  isRetryableError,
+  isRetryableStatus,
+  parseRetryAfter,
+  raceSignal,
+  resolveRetryOptions,
+  sleep,
+  tlsFailureCode,
+  type ResolvedRetryOptions,
+} from './retry.js';
 import {
   MANIFEST_ACCEPT,
   type BlobResponse,
@@ -48,6 +58,8 @@ const MAX_ERROR_BODY_BYTES = 64 << 10;
 const MAX_JSON_BYTES = 4 << 20;
 const MAX_REDIRECTS = 10;
 const MAX_TAG_PAGES = 100_000;
+/** How long the HTTPS probe of an insecure registry may take before plain HTTP is assumed. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 type Headers = Record<string, string | string[] | undefined>;
@@ -122,28 +134,41 @@ const header = (h: Headers, name: string): string | undefined => {
 
 const mediaTypeOf = (contentType: string | undefined): string | undefined => contentType?.split(';')[0]?.trim() || undefined;
 
-/** A URL as it may appear in events and errors: no userinfo (the client never puts secrets in URLs anyway). */
-function safeUrl(url: URL): string {
-  if (!url.username && !url.password) return url.href;
+// Query parameters that carry a credential in a pre-signed URL (S3, GCS, Azure SAS, CloudFront) or a token.
+const SECRET_PARAM_RE = /sig|signature|token|credential|secret|key|auth|policy|^se$|^sp$|^sv$/i;
+
+/**
+ * A URL as it may appear in events and errors: no userinfo, and no secrets in the query. A URL on another
+ * origin than the registry's (a redirect to a CDN or object store) is usually pre-signed and its query is the
+ * credential, so it is dropped whole; on the registry's own origin only signature-like parameters are redacted
+ * (the rest, e.g. `n`/`last` of a tag list, helps diagnose).
+ */
+export function safeUrl(url: URL, registryOrigin?: string): string {
   const u = new URL(url.href);
   u.username = '';
   u.password = '';
-  return u.href;
+  u.hash = '';
+  if (!u.search) return u.href;
+  const search = u.search;
+  u.search = '';
+  // Built by hand: URL would percent-encode the `<redacted>` marker.
+  if (registryOrigin === undefined || u.origin !== registryOrigin) return `${u.href}?<redacted>`;
+  const parts = search
+    .slice(1)
+    .split('&')
+    .map((p) => {
+      const name = decodeURIComponentSafe(p.split('=')[0] ?? '');
+      return SECRET_PARAM_RE.test(name) ? `${p.split('=')[0]}=<redacted>` : p;
+    });
+  return `${u.href}?${parts.join('&')}`;
 }
 
-const TLS_CODE_RE = /^(?:EPROTO|ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/;
-
-/** A TLS failure (handshake, certificate): retrying will not help, and the user may need `--insecure`. */
-function tlsFailure(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TLS_CODE_RE.test(code)) return code;
-    const msg = (e as { message?: unknown }).message;
-    if (typeof msg === 'string' && /wrong version number|certificate|ssl3?_|tls/i.test(msg) && (e as { code?: string }).code !== 'UND_ERR_SOCKET') {
-      return typeof code === 'string' ? code : 'TLS';
-    }
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
   }
-  return undefined;
 }
 
 /** Parses `{"errors":[{code,message,detail}]}`; the first error's code and message. */
@@ -161,6 +186,17 @@ function parseErrorBody(buf: Buffer | undefined): { code?: string; message?: str
   }
 }
 
+const isDigest = (d: string): boolean => {
+  try {
+    parseDigest(d);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const sameAlgorithm = (a: string, b: string): boolean => isDigest(a) && isDigest(b) && parseDigest(a).algorithm === parseDigest(b).algorithm;
+
 /** `Link: <url>; rel="next"` → the URL. */
 export function parseNextLink(link: string | string[] | undefined): string | undefined {
   for (const value of link === undefined ? [] : Array.isArray(link) ? link : [link]) {
@@ -177,6 +213,22 @@ function parseContentRange(v: string | undefined): { start: number; end: number;
   const m = v && /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim());
   if (!m) return undefined;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
+}
+
+/**
+ * A blob range starting past the blob's end, in whichever form it was found out: a 416, a 200 to a ranged request
+ * with a shorter Content-Length, or the HEAD of a zero-length read. `code` is `ERR_REGISTRY` as before; the class
+ * lets callers (RegistryMoteCache) tell it from other registry errors without reading messages. (Kept here rather
+ * than in errors.ts only to stay inside this change's files.)
+ */
+export class RegistryRangeError extends RegistryError {
+  readonly offset: number;
+  readonly size: number;
+  constructor(message: string, details: { registry: string; status?: number | undefined; offset: number; size: number }) {
+    super('ERR_REGISTRY', message, { registry: details.registry, status: details.status });
+    this.offset = details.offset;
+    this.size = details.size;
+  }
 }
 
 export class RegistryClient {
@@ -237,32 +289,40 @@ export class RegistryClient {
     return (this.#unverified ??= make());
   }
 
-  /** `scheme://host` of a registry's API, probing HTTPS then HTTP once for a host listed as insecure. */
+  /**
+   * `scheme://host` of a registry's API, probing HTTPS then HTTP once for a host listed as insecure. The probe is
+   * shared by every concurrent caller, so it runs under its own timeout and no caller's signal (one caller's
+   * abort must not fail the others); each caller races its own signal against it.
+   */
   #origin(registry: string, signal?: AbortSignal): Promise<string> {
     let p = this.#origins.get(registry);
     if (!p) {
-      p = this.#resolveOrigin(registry, signal).then((o) => {
+      p = this.#resolveOrigin(registry).then((o) => {
         this.#knownOrigins.set(registry, o);
         return o;
       });
       this.#origins.set(registry, p);
       p.catch(() => this.#origins.delete(registry));
     }
-    return p;
+    return raceSignal(p, signal);
   }
 
-  async #resolveOrigin(registry: string, signal?: AbortSignal): Promise<string> {
+  async #resolveOrigin(registry: string): Promise<string> {
     const host = apiHost(registry);
     const decision = transportFor(registry, this.#insecure);
     if (decision.schemes.length === 1) return `${decision.schemes[0]}://${host}`;
     // Insecure host: HTTPS (unverified) if it speaks TLS at all, else plain HTTP, as containers/image does.
     const agent = await this.#agent(false);
     try {
-      const res = await agent.request({ origin: `https://${host}`, path: '/v2/', method: 'GET', signal: signal ?? null });
+      const res = await agent.request({
+        origin: `https://${host}`,
+        path: '/v2/',
+        method: 'GET',
+        signal: AbortSignal.timeout(Math.min(this.#options.timeoutMs ?? 30_000, PROBE_TIMEOUT_MS)),
+      });
       discard(res.body);
       return `https://${host}`;
-    } catch (err) {
-      if (signal?.aborted) throw new AbortError(signal.reason);
+    } catch {
       return `http://${host}`;
     }
   }
@@ -280,8 +340,11 @@ export class RegistryClient {
    */
   async #send(s: Send): Promise<Response> {
     const signal = s.signal;
-    let url = /^https?:\/\//.test(s.target) ? new URL(s.target) : new URL(s.target, await this.#origin(s.registry, signal));
-    const registryOrigin = s.noAuth ? undefined : new URL(await this.#origin(s.registry, signal)).origin;
+    const origin = s.noAuth && /^https?:\/\//.test(s.target) ? undefined : await this.#origin(s.registry, signal);
+    let url = /^https?:\/\//.test(s.target) ? new URL(s.target) : new URL(s.target, origin);
+    // Where credentials may go; for a token realm (noAuth) it is undefined, and URLs in messages lose their query.
+    const registryOrigin = s.noAuth || origin === undefined ? undefined : new URL(origin).origin;
+    const shown = (u: URL) => safeUrl(u, registryOrigin);
     let attempt = 0;
     let authRounds = 0;
     let redirects = 0;
@@ -293,29 +356,37 @@ export class RegistryClient {
       const headers: Record<string, string> = { ...s.headers };
       if (this.#options.userAgent) headers['user-agent'] = this.#options.userAgent;
       let sentAuth = false;
+      let sentScopes: readonly string[] = s.scopes;
       // Credentials go to the registry's own origin only, never to a redirect target elsewhere (a CDN, S3).
       if (!s.noAuth && url.origin === registryOrigin) {
         const a = await this.#auth.header(s.registry, s.scopes, s.repository, signal);
         if (a.value) {
           headers.authorization = a.value;
           sentAuth = true;
+          sentScopes = a.scopes ?? s.scopes;
         }
       }
       const agent = await this.#agent(transportFor(url.host, this.#insecure).verifyTls || url.protocol === 'http:');
       const started = performance.now();
       let res: Dispatcher.ResponseData;
       try {
-        res = await agent.request({
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method,
-          headers,
-          body: s.body ?? null,
-          signal: signal ?? null,
-        });
+        // Raced against the signal as well: undici does not always notice an abort while it is still connecting
+        // (TLS handshake), and an abort must be prompt. A response that arrives after it is released.
+        res = await raceSignal(
+          agent.request({
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method,
+            headers,
+            body: s.body ?? null,
+            signal: signal ?? null,
+          }),
+          signal,
+          (late) => discard(late.body),
+        );
       } catch (err) {
-        if (signal?.aborted) throw new AbortError(signal.reason);
-        const tls = tlsFailure(err);
+        if (signal?.aborted) throw err instanceof AbortError ? err : new AbortError(signal.reason);
+        const tls = tlsFailureCode(err);
         if (tls) {
           throw new RegistryInsecureError(
             `TLS with ${url.host} failed (${tls}); if this registry serves plain HTTP or a certificate you cannot verify, ` +
@@ -328,19 +399,19 @@ export class RegistryClient {
         if (replayable && isRetryableError(err)) {
           const d = decideRetry(attempt, undefined, this.#retry);
           if (d.retry) {
-            this.#emit({ type: 'retry', method, url: safeUrl(url), attempt, delayMs: d.delayMs, reason: (err as { code?: string }).code ?? String(err) });
+            this.#emit({ type: 'retry', method, url: shown(url), attempt, delayMs: d.delayMs, reason: (err as { code?: string }).code ?? String(err) });
             await sleep(d.delayMs, signal);
             continue;
           }
         }
         throw new RegistryUnavailableError(
-          `${s.what}: ${method} ${safeUrl(url)} failed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${(err as Error).message}`,
+          `${s.what}: ${method} ${shown(url)} failed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${(err as Error).message}`,
           { registry: s.registry, cause: err },
         );
       }
       const status = res.statusCode;
       const resHeaders = res.headers as Headers;
-      this.#emit({ type: 'response', method, url: safeUrl(url), status, attempt, durationMs: performance.now() - started });
+      this.#emit({ type: 'response', method, url: shown(url), status, attempt, durationMs: performance.now() - started });
 
       if (status === 429) this.#limiter.on429(url.host);
       else this.#limiter.onSuccess(url.host);
@@ -348,10 +419,19 @@ export class RegistryClient {
       if (status === 401 && !s.noAuth && url.origin === registryOrigin && authRounds === 0 && !(s.body instanceof Readable && s.body.readableDidRead)) {
         authRounds++;
         const learnt = this.#auth.learn(s.registry, resHeaders['www-authenticate']);
-        if (learnt && !(await this.#auth.cannotAuthenticate(s.registry, s.repository))) {
+        let retryWithAuth: boolean;
+        try {
+          // The credential lookup reads the auth file and may throw (a malformed file): the body is released
+          // first in that case, or it would hold its connection (and the signal's listener) indefinitely.
+          retryWithAuth = learnt && !(await this.#auth.cannotAuthenticate(s.registry, s.repository));
+        } catch (err) {
+          discard(res.body);
+          throw err;
+        }
+        if (retryWithAuth) {
           discard(res.body);
           // A refused cached token is dropped and fetched again once; an anonymous request now authenticates.
-          if (sentAuth) this.#auth.invalidate(s.registry, s.scopes);
+          if (sentAuth) this.#auth.invalidate(s.registry, sentScopes);
           attempt--;
           continue;
         }
@@ -365,7 +445,7 @@ export class RegistryClient {
           const d = decideRetry(attempt, retryAfter, this.#retry);
           if (d.retry) {
             discard(res.body);
-            this.#emit({ type: 'retry', method, url: safeUrl(url), attempt, delayMs: d.delayMs, reason: `HTTP ${status}` });
+            this.#emit({ type: 'retry', method, url: shown(url), attempt, delayMs: d.delayMs, reason: `HTTP ${status}` });
             await sleep(d.delayMs, signal);
             continue;
           }
@@ -378,7 +458,12 @@ export class RegistryClient {
         discard(res.body);
         if (!location) throw new RegistryProtocolError(`${s.what}: redirect without a Location`, { registry: s.registry, status });
         if (++redirects > MAX_REDIRECTS) throw new RegistryProtocolError(`${s.what}: too many redirects`, { registry: s.registry, status });
-        const next = new URL(location, url);
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw new RegistryProtocolError(`${s.what}: redirect to an unparsable Location`, { registry: s.registry, status });
+        }
         if (!schemeAllowed(next, this.#insecure) || (url.protocol === 'https:' && next.protocol === 'http:' && !transportFor(next.host, this.#insecure).schemes.includes('http'))) {
           throw new RegistryInsecureError(`${s.what}: refusing a redirect to ${next.protocol}//${next.host}`, { registry: s.registry, status });
         }
@@ -457,7 +542,7 @@ export class RegistryClient {
       res = await this.#send({ registry, method: 'GET', target: u.href, headers, scopes: [], retry: true, noAuth: true, signal, what });
     }
     if (res.status !== 200) throw await this.#errorFrom({ registry, method: 'GET', target: '', scopes: [], retry: false, what }, res, credential ? 'the token server refused the credentials' : undefined);
-    const buf = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+    const buf = await this.#readBody(res, MAX_ERROR_BODY_BYTES, signal, what, registry);
     let doc: unknown;
     try {
       doc = buf && JSON.parse(buf.toString('utf8'));
@@ -467,6 +552,24 @@ export class RegistryClient {
     const token = parseTokenResponse(doc);
     if (!token) throw new RegistryProtocolError(`${what}: the token server's answer has no token`, { registry, status: res.status });
     return token;
+  }
+
+  /**
+   * Reads a whole (capped) body: `undefined` if longer than `cap`. A body that fails is a RegistryProtocolError,
+   * an abort (during the read, or one that won the race with its end) the project's AbortError: never undici's
+   * raw errors or a DOMException.
+   */
+  async #readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer | undefined> {
+    let buf: Buffer | undefined;
+    try {
+      buf = await raceSignal(readCapped(res.body, cap), signal);
+    } catch (err) {
+      discard(res.body);
+      if (signal?.aborted) throw err instanceof AbortError ? err : new AbortError(signal.reason);
+      throw new RegistryProtocolError(`${what}: the body failed: ${(err as Error).message}`, { registry, status: res.status, cause: err });
+    }
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    return buf;
   }
 
   /** `GET /v2/`: reachable, speaking the API, and (when it asks) authenticated. */
@@ -501,12 +604,16 @@ export class RegistryClient {
       };
       const res = await this.#send(s);
       if (res.status !== 200) throw await this.#errorFrom(s, res);
-      const buf = await readCapped(res.body, MAX_JSON_BYTES);
+      const buf = await this.#readBody(res, MAX_JSON_BYTES, options.signal, s.what, registry);
       let doc: { tags?: unknown };
       try {
         doc = JSON.parse(buf?.toString('utf8') ?? '') as { tags?: unknown };
       } catch {
         throw new RegistryProtocolError(`${s.what}: the tag list is not JSON (or larger than ${MAX_JSON_BYTES} bytes)`, { registry, status: res.status });
+      }
+      // Valid JSON is not necessarily an object: `null`, `[]` or `"x"` would otherwise escape as a TypeError.
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+        throw new RegistryProtocolError(`${s.what}: the tag list is not a JSON object`, { registry, status: res.status });
       }
       if (doc.tags !== null && doc.tags !== undefined && !Array.isArray(doc.tags)) {
         throw new RegistryProtocolError(`${s.what}: "tags" is not a list`, { registry, status: res.status });
@@ -555,13 +662,7 @@ export class RegistryClient {
       discard(res.body);
       throw new RegistryProtocolError(`${s.what}: ${declared} bytes is over the ${MAX_MANIFEST_BYTES}-byte manifest limit`, { registry, status: 200 });
     }
-    let bytes: Buffer | undefined;
-    try {
-      bytes = await readCapped(res.body, MAX_MANIFEST_BYTES);
-    } catch (err) {
-      if (options.signal?.aborted) throw new AbortError(options.signal.reason);
-      throw new RegistryProtocolError(`${s.what}: the body failed: ${(err as Error).message}`, { registry, status: 200, cause: err });
-    }
+    const bytes = await this.#readBody(res, MAX_MANIFEST_BYTES, options.signal, s.what, registry);
     if (!bytes) throw new RegistryProtocolError(`${s.what}: over the ${MAX_MANIFEST_BYTES}-byte manifest limit`, { registry, status: 200 });
     let digest: string | undefined;
     if (kind === 'digest') {
@@ -603,14 +704,14 @@ export class RegistryClient {
     discard(res.body);
     if (res.status !== 200) throw await this.#errorFrom(s, res);
     const dcd = header(res.headers, 'docker-content-digest');
-    if (kind === 'digest' && dcd && dcd !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, dcd);
+    // Only a digest of the same algorithm can be compared (a sha512 ref may be answered with its sha256).
+    if (kind === 'digest' && dcd && sameAlgorithm(dcd, tagOrDigest) && dcd !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, dcd);
     const digest = kind === 'digest' ? tagOrDigest : dcd;
     const size = Number(header(res.headers, 'content-length'));
     const mediaType = mediaTypeOf(header(res.headers, 'content-type'));
-    if (!digest || !Number.isSafeInteger(size) || !mediaType) {
+    if (!digest || !isDigest(digest) || !Number.isSafeInteger(size) || !mediaType) {
       return (await this.getManifest({ registry, repository }, tagOrDigest, options)).descriptor;
     }
-    parseDigest(digest);
     return { mediaType, digest, size };
   }
 
@@ -659,7 +760,7 @@ export class RegistryClient {
     const ranged = offset > 0 || length !== undefined;
     if (length === 0) {
       const d = await this.headBlob({ registry, repository }, digest, options);
-      if (offset > d.size) throw new RegistryError('ERR_REGISTRY', `blob ${registry}/${repository}@${digest}: offset ${offset} is past its end (${d.size} bytes)`, { registry });
+      if (offset > d.size) throw new RegistryRangeError(`blob ${registry}/${repository}@${digest}: offset ${offset} is past its end (${d.size} bytes)`, { registry, offset, size: d.size });
       return { body: Readable.from([]), size: d.size, offset, length: 0 };
     }
     const rangeHeader = ranged ? { range: `bytes=${offset}-${length !== undefined ? offset + length - 1 : ''}` } : undefined;
@@ -690,7 +791,7 @@ export class RegistryClient {
       }
       if (offset > size) {
         discard(res.body);
-        throw new RegistryError('ERR_REGISTRY', `${s.what}: offset ${offset} is past its end (${size} bytes)`, { registry, status: 200 });
+        throw new RegistryRangeError(`${s.what}: offset ${offset} is past its end (${size} bytes)`, { registry, status: 200, offset, size });
       }
       skip = offset;
       deliver = length !== undefined ? Math.min(length, size - offset) : size - offset;
@@ -700,7 +801,7 @@ export class RegistryClient {
       const total = /^bytes \*\/(\d+)$/.exec(header(res.headers, 'content-range') ?? '')?.[1];
       const known = total !== undefined ? Number(total) : (await this.headBlob({ registry, repository }, digest, options)).size;
       if (offset === known) return { body: Readable.from([]), size: known, offset, length: 0 };
-      throw new RegistryError('ERR_REGISTRY', `${s.what}: range from ${offset} not satisfiable (blob is ${known} bytes)`, { registry, status: 416 });
+      throw new RegistryRangeError(`${s.what}: range from ${offset} not satisfiable (blob is ${known} bytes)`, { registry, status: 416, offset, size: known });
     } else {
       throw await this.#errorFrom(s, res);
     }
@@ -731,8 +832,26 @@ export class RegistryClient {
     const res = await this.#send(s);
     if (res.status !== 202 && res.status !== 201) throw await this.#errorFrom(s, res);
     discard(res.body);
+    return { status: res.status, location: this.#uploadLocation(s, res) };
+  }
+
+  /**
+   * An upload session's `Location`, held to the same scheme policy as redirects: the bytes and the credentials
+   * that follow it must not go over plain HTTP to a host where plain HTTP is not allowed.
+   */
+  #uploadLocation(s: Send, res: Response): URL | undefined {
     const loc = header(res.headers, 'location');
-    return { status: res.status, location: loc ? new URL(loc, res.url) : undefined };
+    if (!loc) return undefined;
+    let u: URL;
+    try {
+      u = new URL(loc, res.url);
+    } catch {
+      throw new RegistryProtocolError(`${s.what}: unparsable upload Location`, { registry: s.registry, status: res.status });
+    }
+    if (!schemeAllowed(u, this.#insecure) || (res.url.protocol === 'https:' && u.protocol === 'http:' && !transportFor(u.host, this.#insecure).schemes.includes('http'))) {
+      throw new RegistryInsecureError(`${s.what}: refusing an upload Location on ${u.protocol}//${u.host}`, { registry: s.registry, status: res.status });
+    }
+    return u;
   }
 
   async #cancelUpload(registry: string, repository: string, location: URL): Promise<void> {
@@ -780,8 +899,7 @@ export class RegistryClient {
     const res = await this.#send(s);
     if (res.status !== expect) throw await this.#errorFrom(s, res);
     discard(res.body);
-    const loc = header(res.headers, 'location');
-    return { location: loc ? new URL(loc, res.url) : undefined, headers: res.headers };
+    return { location: this.#uploadLocation(s, res), headers: res.headers };
   }
 
   /** True if the blob is in the repository (HEAD). */
@@ -820,14 +938,28 @@ export class RegistryClient {
       if (actual !== digest) throw new DigestMismatchError(digest, actual);
     }
     const what = `blob ${registry}/${repository}@${digest}`;
+    // The source is closed whenever it will not be read to its end (it exists, the upload failed): a stream is
+    // destroyed, and an async iterator (a generator) is returned, so its `finally` runs and it holds no file open.
     const release = () => {
       if (source instanceof Readable) source.destroy();
+      else if (!isBuffer) {
+        const it = source as unknown as Partial<AsyncIterator<Uint8Array>>;
+        if (typeof it.return === 'function') void Promise.resolve().then(() => it.return!()).catch(() => {});
+      }
     };
-    if (await this.blobExists({ registry, repository }, digest, { signal })) {
+    // A size mismatch found while streaming: reported as itself, not as the transport failure it causes.
+    let sourceError: Error | undefined;
+    let started: { status: number; location: URL | undefined };
+    try {
+      if (await this.blobExists({ registry, repository }, digest, { signal })) {
+        release();
+        return { digest, size: isBuffer ? source.length : (size ?? -1), existed: true };
+      }
+      started = await this.#startUpload(registry, repository, '', signal, what);
+    } catch (err) {
       release();
-      return { digest, size: isBuffer ? source.length : (size ?? -1), existed: true };
+      throw err;
     }
-    const started = await this.#startUpload(registry, repository, '', signal, what);
     if (!started.location) {
       release();
       throw new RegistryProtocolError(`${what}: upload started without a Location`, { registry, status: started.status });
@@ -843,6 +975,7 @@ export class RegistryClient {
     try {
       if (chunkSize !== undefined) {
         for await (const chunk of rechunk(isBuffer ? [source] : source, chunkSize)) {
+          if (size !== undefined && sent + chunk.length > size) throw (sourceError = new SizeMismatchError(digest, size, sent + chunk.length));
           hasher.update(chunk);
           const r = await this.#uploadRequest(registry, repository, 'PATCH', location, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), {
             'content-type': 'application/octet-stream',
@@ -867,8 +1000,11 @@ export class RegistryClient {
               const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
               hasher.update(b);
               sent += b.length;
+              // Stop at the first byte too many rather than let the HTTP layer fail on Content-Length.
+              if (size !== undefined && sent > size) throw (sourceError = new SizeMismatchError(digest, size, sent));
               yield b;
             }
+            if (size !== undefined && sent < size) throw (sourceError = new SizeMismatchError(digest, size, sent));
           })(),
         );
         try {
@@ -887,7 +1023,7 @@ export class RegistryClient {
       release();
       await this.#cancelUpload(registry, repository, location);
       if (signal?.aborted && !(err instanceof AbortError)) throw new AbortError(signal.reason);
-      throw err;
+      throw sourceError ?? err;
     }
     return { digest, size: sent, existed: false };
   }
@@ -942,7 +1078,19 @@ export class RegistryClient {
     const res = await this.#send(s);
     if (res.status !== 201 && res.status !== 200) throw await this.#errorFrom(s, res);
     discard(res.body);
-    return header(res.headers, 'docker-content-digest') ?? digest;
+    // The registry's claim is checked, never passed on: the digest returned is the one of the bytes sent.
+    const dcd = header(res.headers, 'docker-content-digest');
+    if (dcd) {
+      let alg: string;
+      try {
+        alg = parseDigest(dcd).algorithm;
+      } catch (err) {
+        throw new RegistryProtocolError(`${s.what}: Docker-Content-Digest is not a digest`, { registry, status: res.status, cause: err });
+      }
+      const ours = alg === parseDigest(digest).algorithm ? digest : digestOf(bytes, alg);
+      if (dcd !== ours) throw new DigestMismatchError(ours, dcd);
+    }
+    return digest;
   }
 
   /** Closes every connection. The client cannot be used afterwards. */

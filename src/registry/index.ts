@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './errors.js';
 export {
   RegistryClient,
+  RegistryRangeError,
   MAX_MANIFEST_BYTES,
   parseNextLink,
   type TagsOptions,

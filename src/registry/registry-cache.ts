@@ -9,8 +9,8 @@ import { Reference } from '../reference/index.js';
 import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
 import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult, RangeReadable } from '../store/types.js';
-import type { RegistryClient } from './client.js';
-import { RegistryError, RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
+import { RegistryRangeError, type RegistryClient } from './client.js';
+import { RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
 import { toRepositoryName } from './names.js';
 import type { RepositoryName } from './types.js';
 
@@ -27,7 +27,7 @@ export interface TransferEvent {
 export interface RegistryMoteCacheOptions {
   /** Where each blob served is recorded as a known location (`recordLayerSource`). */
   blobInfo?: BlobInfoCache;
-  /** Called as chunks arrive from the registry. */
+  /** Called as chunks arrive from the registry. What it throws is ignored: it cannot fail (or crash) a read. */
   onTransfer?: (e: TransferEvent) => void;
 }
 
@@ -121,8 +121,15 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
         ...(signal ? { signal } : {}),
         onBytes: (n) => {
           this.bytesFetched += n;
-          if (size >= 0) this.#options.onTransfer?.({ digest, offset: progress, bytes: n, size });
+          const at = progress;
           progress += n;
+          if (size >= 0) {
+            try {
+              this.#options.onTransfer?.({ digest, offset: at, bytes: n, size });
+            } catch {
+              /* a listener's failure is not the transfer's (and must not skip the byte counts above) */
+            }
+          }
         },
       });
       size = blob.size;
@@ -138,7 +145,8 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
       return blob;
     } catch (err) {
       if (err instanceof RegistryNotFoundError) throw new MoteNotFoundError(digest, `not in ${this.registry}/${this.repository}`);
-      if (err instanceof RegistryError && err.status === 416) throw new InvalidArgumentError(`mote ${digest}: offset ${offset} is past its end`);
+      // Every form of "past the end" (a 416, a 200 shorter than the offset, a zero-length read's HEAD).
+      if (err instanceof RegistryRangeError) throw new InvalidArgumentError(`mote ${digest}: offset ${offset} is past its end (${err.size} bytes)`);
       throw err;
     }
   }

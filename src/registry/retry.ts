@@ -77,6 +77,59 @@ export function isRetryableError(err: unknown): boolean {
   return false;
 }
 
+// TLS failures by error *code* only: messages are not a contract, and words like "TLS" also appear in messages
+// of plain connection failures ("socket disconnected before secure TLS connection was established" is an
+// ECONNRESET) and in host names (ENOTFOUND for tls-mirror.example). Misreading either as a TLS failure would
+// advise `--insecure`, which weakens security, for a failure that a retry may heal.
+const TLS_CODE_RE =
+  /^(?:EPROTO$|ERR_SSL_|ERR_TLS_|CERT_|CRL_|ERROR_IN_(?:CERT|CRL)_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$)/;
+
+/**
+ * The code of a TLS failure (handshake, protocol, certificate) in `err` or its causes: retrying will not help,
+ * and the user may need `--insecure`. `undefined` when any error of the chain is a retryable connection failure
+ * (checked first: a reset during the handshake is the network's, not TLS's) or when no code says TLS.
+ */
+export function tlsFailureCode(err: unknown): string | undefined {
+  if (isRetryableError(err)) return undefined;
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODE_RE.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * Settles like `p`, or rejects with `AbortError` as soon as `signal` fires, whichever is first; the listener is
+ * removed either way. Lets each caller of a shared operation (a probe, a token fetch) give up alone, without
+ * cancelling it for the others. `onLate` receives a value `p` resolves with after the abort (to release it).
+ */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, onLate?: (value: T) => void): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.then((v) => onLate?.(v), () => {});
+    return Promise.reject(new AbortError(signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      reject(new AbortError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) onLate?.(v);
+        else resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** What to do after a failed attempt. */
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'attempts' | 'retry-after-too-long' };
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { MoteNotFoundError, parseDigest } from '../../index.js';
+import { MoteNotFoundError } from '../../errors.js';
+import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { counted, createProgress, progressEnabled, type Progress } from '../progress.js';
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { MoteNotFoundError, parseDigest } from '../../index.js';
+import { MoteNotFoundError } from '../../errors.js';
+import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { formatSize } from '../../util/size.js';
 

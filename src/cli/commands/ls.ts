@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MoteInfo } from '../../index.js';
+import type { MoteInfo } from '../../store/types.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { formatSize } from '../../util/size.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDigest } from '../../index.js';
+import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 
 export function registerRm(program: Command, shared: Shared): void {

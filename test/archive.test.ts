@@ -133,13 +133,13 @@ describe('safeEntryPath', () => {
 describe('writeOciLayout', () => {
   it('writes a layout umoci and skopeo accept, then adds a second image and keeps the first', async () => {
     const dir = fresh('layout');
-    await withCache((cache) => writeOciLayout(dir, toWrite(image), cacheBlobSource(cache), { tag: 'one' }));
+    await withCache((cache) => writeOciLayout(dir, toWrite(image), cacheBlobSource(cache, 'copy'), { tag: 'one' }));
     let index = await readLayoutIndex(dir);
     expect(index.manifests.map((m) => [m.digest, m.annotations?.[REF_NAME_ANNOTATION]])).toEqual([[image.digest, 'one']]);
     for (const b of image.blobs) {
       const p = path.join(dir, 'blobs', 'sha256', b.digest.slice(7));
       expect(sha256(fs.readFileSync(p))).toBe(b.digest);
-      // A copy, never a hard link into the store (that would pin the mote against prune forever).
+      // Placement 'copy': an independent file, not a hard link into the store (pull's default links; see pull.test).
       expect(fs.statSync(p).nlink).toBe(1);
     }
 

@@ -3,7 +3,9 @@
  * over every byte, one download per digest across processes, taken over from a killed holder, swept when
  * abandoned. In-process cases inject faults through FaultyFallback (a read-only view of a real FileMoteCache that
  * can cut, corrupt, shorten or lengthen its streams); cross-process cases run test/children/populate-child.mjs
- * (the built package) with a fallback that logs every read to a shared file and is throttled.
+ * (the built package) with a fallback that logs every read to a shared file and is throttled;
+ * populate-rogue.mjs is a hand-written fake holder (a lock that looks dead or foreign, a partial it keeps
+ * truncating and scribbling on), populate-copies.mjs loads two copies of the package in one process.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,7 @@ import {
   DigestMismatchError,
   FileMoteCache,
   MoteNotFoundError,
+  NoSpaceError,
   SizeMismatchError,
   isRangeReadable,
   type CommitMode,
@@ -133,6 +136,18 @@ class FaultyRangeFallback extends FaultyFallback implements RangeReadable {
   moteReaderFrom(d: string, offset: number): Promise<Readable> {
     return this.stream('moteReaderFrom', d, offset);
   }
+}
+
+/** What a lock records besides the pid so that a process in the same pid namespace and boot may check that pid. */
+function nsAndBoot(): { ns?: string; boot?: string } {
+  const out: { ns?: string; boot?: string } = {};
+  try {
+    out.ns = fs.readlinkSync('/proc/self/ns/pid');
+    out.boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    /* not Linux */
+  }
+  return out;
 }
 
 function partialPath(root: string, digest: string): string {
@@ -345,7 +360,7 @@ describe('populate from a fallback, in one process', () => {
     expect(fb.calls).toEqual([]);
   });
 
-  it('a partial whose bytes on disk are wrong: DigestMismatchError, nothing published, partial removed', async () => {
+  it('a partial whose bytes on disk are wrong: restarted from 0 once (not blamed on the fallback), then published right', async () => {
     const { data, digest } = await seed(MIB);
     const bad = Buffer.from(data.subarray(0, 500_000));
     bad[1234] = bad[1234]! ^ 1;
@@ -353,12 +368,29 @@ describe('populate from a fallback, in one process', () => {
     fs.writeFileSync(partialPath(root, digest), bad);
     const fb = new FaultyRangeFallback(source);
     const cache = open(fb);
+    expect((await cache.get(digest)).equals(data)).toBe(true);
+    expect(fb.calls).toEqual([
+      { method: 'moteReaderFrom', offset: 500_000 },
+      { method: 'moteReader', offset: 0 },
+    ]);
+    expect(blobsIn(root)).toEqual([hexOf(digest)]);
+    expect(fs.existsSync(partialPath(root, digest))).toBe(false);
+    expect(temporaries(root)).toEqual([]);
+  });
+
+  it('a wrong partial, then a fallback that is wrong too: DigestMismatchError after exactly one restart, nothing published', async () => {
+    const { data, digest } = await seed(MIB);
+    const bad = Buffer.from(data.subarray(0, 500_000));
+    bad[10] = bad[10]! ^ 1;
+    fs.mkdirSync(path.dirname(partialPath(root, digest)), { recursive: true });
+    fs.writeFileSync(partialPath(root, digest), bad);
+    const fb = new FaultyRangeFallback(source);
+    fb.always = { corruptAt: 700_000 };
+    const cache = open(fb);
     await expect(cache.get(digest)).rejects.toBeInstanceOf(DigestMismatchError);
+    expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReader']);
     expect(blobsIn(root)).toEqual([]);
     expect(fs.existsSync(partialPath(root, digest))).toBe(false);
-    // The next read starts from scratch and succeeds.
-    expect((await cache.get(digest)).equals(data)).toBe(true);
-    expect(fb.calls.at(-1)).toEqual({ method: 'moteReader', offset: 0 });
   });
 
   it('a partial longer than the mote: SizeMismatchError, removed, fallback never read', async () => {
@@ -384,6 +416,67 @@ describe('populate from a fallback, in one process', () => {
     expect(fb.calls.length).toBe(1);
     expect(heard[0]).toBeGreaterThan(0);
     expect(heard[1]).toBeGreaterThan(0);
+  });
+
+  it('errors the fallback already retried are not retried again when opening; the same code mid-stream is resumed', async () => {
+    const { data, digest } = await seed(MIB);
+    const fb = new FaultyRangeFallback(source);
+    const cache = open(fb);
+    for (const code of ['ERR_REGISTRY_AUTH', 'ERR_REGISTRY_UNAVAILABLE', 'ERR_REGISTRY_RATE_LIMITED', 'ERR_MOTE_FETCH_FAILED']) {
+      fb.calls.length = 0;
+      fb.faults = [{ openError: Object.assign(new Error(`refused (${code})`), { code }) }];
+      await expect(cache.get(digest)).rejects.toMatchObject({ code });
+      expect(fb.calls.length, code).toBe(1);
+    }
+    // A short body mid-stream (a registry's ERR_REGISTRY_PROTOCOL) is an interruption: resumed.
+    fb.calls.length = 0;
+    fb.faults = [{ endAfter: 300_000 }];
+    expect((await cache.get(digest)).equals(data)).toBe(true);
+    expect(fb.calls.map((c) => c.offset)).toEqual([0, 300_000]);
+    expect(blobsIn(root)).toEqual([hexOf(digest)]);
+  });
+
+  it("the fallback's NoSpaceError fails the read but keeps our valid partial for a resume", async () => {
+    const { data, digest } = await seed(MIB);
+    const fb = new FaultyRangeFallback(source);
+    fb.faults = [{ cutAfter: 400_000 }, { openError: new NoSpaceError('/elsewhere', new Error('ENOSPC')) }];
+    const cache = open(fb);
+    await expect(cache.get(digest)).rejects.toBeInstanceOf(NoSpaceError);
+    expect(fs.statSync(partialPath(root, digest)).size).toBe(400_000);
+    expect((await cache.get(digest)).equals(data)).toBe(true);
+    expect(fb.calls.at(-1)).toEqual({ method: 'moteReaderFrom', offset: 400_000 });
+  });
+
+  it('size unknown: a complete partial is published without any request; an incomplete one is resumed', async () => {
+    const { data, digest } = await seed(300_000);
+    fs.mkdirSync(path.dirname(partialPath(root, digest)), { recursive: true });
+    fs.writeFileSync(partialPath(root, digest), data);
+    const fb = new FaultyRangeFallback(source);
+    fb.announcedSize = -1;
+    const cache = open(fb);
+    expect((await cache.get(digest)).equals(data)).toBe(true);
+    expect(fb.calls).toEqual([]);
+
+    const other = await seed(300_000);
+    fs.writeFileSync(partialPath(root, other.digest), other.data.subarray(0, 100_000));
+    expect((await cache.get(other.digest)).equals(other.data)).toBe(true);
+    expect(fb.calls).toEqual([{ method: 'moteReaderFrom', offset: 100_000 }]);
+  });
+
+  it('two instances on one root with different fallbacks do not share a flight: the one whose fallback has the mote gets it', async () => {
+    const { data, digest } = await seed(2 * MIB);
+    const empty = new FileMoteCache(path.join(root, '..', `empty-${n}`), { durable: false });
+    opened.push(empty);
+    const fb = new FaultyRangeFallback(source);
+    const withIt = open(fb);
+    const without = open(empty);
+    const [a, b] = await Promise.allSettled([without.get(digest), withIt.get(digest)]);
+    expect(b.status === 'fulfilled' && b.value.equals(data)).toBe(true);
+    // The one without: either not found by its own fallback, or it found the blob the other one published.
+    if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(MoteNotFoundError);
+    else expect(a.value.equals(data)).toBe(true);
+    expect(fb.calls.length).toBe(1);
+    expect(blobsIn(root)).toEqual([hexOf(digest)]);
   });
 
   it('partial bytes are not store bytes: stats and prune ignore them', async () => {
@@ -412,7 +505,7 @@ describe('sweeping abandoned downloads', () => {
 
   const writeLock = (root: string, digest: string, pid: number): void => {
     fs.mkdirSync(path.join(root, '.mote', 'fetch'), { recursive: true });
-    fs.writeFileSync(lockPath(root, digest), JSON.stringify({ pid, host: os.hostname(), token: `t${pid}`, since: Date.now() }));
+    fs.writeFileSync(lockPath(root, digest), JSON.stringify({ pid, host: os.hostname(), ...nsAndBoot(), token: `t${pid}`, since: Date.now() }));
   };
   const writePartial = (root: string, digest: string, bytes = 1000): void => {
     fs.mkdirSync(path.join(root, '.mote', 'partial'), { recursive: true });
@@ -578,10 +671,11 @@ describe('populate across processes', () => {
     expect(fs.existsSync(lockPath(root, digest))).toBe(false);
   });
 
-  it('a partial tampered with on disk after the kill: DigestMismatchError on resume, nothing published', async () => {
+  it('a partial tampered with on disk after the kill: caught on resume, restarted from 0 once, the right bytes published', async () => {
     const root = path.join(scratch.dir, 'cache-tamper');
     const log = path.join(scratch.dir, 'tamper.log');
-    const { digest } = await source.put(randomData(16 * MIB));
+    const data = randomData(16 * MIB);
+    const { digest } = await source.put(data);
     const holder = await holderMidDownload(root, digest, log, 2 * MIB);
     await killed(holder);
     const fd = fs.openSync(partialPath(root, digest), 'r+');
@@ -591,10 +685,9 @@ describe('populate across processes', () => {
     const fb = new FaultyRangeFallback(source);
     const cache = new FileMoteCache(root, { fallback: fb, populateFromFallback: true });
     try {
-      await expect(cache.get(digest)).rejects.toBeInstanceOf(DigestMismatchError);
-      expect(fb.calls.length).toBe(1);
-      expect(fb.calls[0]!.method).toBe('moteReaderFrom');
-      expect(blobsIn(root)).toEqual([]);
+      expect((await cache.get(digest)).equals(data)).toBe(true);
+      expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReader']);
+      expect(blobsIn(root)).toEqual([hexOf(digest)]);
       expect(fs.existsSync(partialPath(root, digest))).toBe(false);
     } finally {
       await cache.close();
@@ -623,5 +716,201 @@ describe('populate across processes', () => {
     expect(opens[1]!.offset).toBeGreaterThanOrEqual(MIB);
     expect(blobsIn(root)).toEqual([hexOf(digest)]);
     expect(fs.readdirSync(path.join(root, '.mote', 'partial'))).toEqual([]);
+  });
+
+  /** Sets MOTECACHE_FETCH_LOCK_STALE_MS for this process and the children it starts, until the returned undo. */
+  function shortStale(ms: number): () => void {
+    const before = process.env.MOTECACHE_FETCH_LOCK_STALE_MS;
+    process.env.MOTECACHE_FETCH_LOCK_STALE_MS = String(ms);
+    return () => {
+      if (before === undefined) delete process.env.MOTECACHE_FETCH_LOCK_STALE_MS;
+      else process.env.MOTECACHE_FETCH_LOCK_STALE_MS = before;
+    };
+  }
+
+  /** Every file that appears in blobs/ while the watcher runs, hashed: its name must be its digest. */
+  function watchBlobs(root: string): { stop: () => Promise<string[]> } {
+    const seen = new Map<string, boolean>();
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        for (const name of blobsIn(root)) {
+          const p = path.join(root, 'blobs', 'sha256', name);
+          let key: string;
+          try {
+            key = `${name}@${fs.statSync(p).ino}`;
+          } catch {
+            continue;
+          }
+          if (seen.has(key)) continue;
+          try {
+            seen.set(key, hexOf(sha256(fs.readFileSync(p))) === name);
+          } catch {
+            /* removed meanwhile */
+          }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    return {
+      async stop() {
+        running = false;
+        await loop;
+        return [...seen].filter(([, ok]) => !ok).map(([k]) => k);
+      },
+    };
+  }
+
+  for (const variant of ['a dead pid in our pid namespace', 'another pid namespace, never touched'] as const) {
+    it(`a holder wrongly judged gone (${variant}) keeps truncating and scribbling on its partial: what we publish is right`, async () => {
+      const root = path.join(scratch.dir, `cache-rogue-${variant.length}`);
+      const data = randomData(12 * MIB);
+      const { digest } = await source.put(data);
+      const prefixFile = path.join(scratch.dir, `prefix-${variant.length}`);
+      fs.writeFileSync(prefixFile, data.subarray(0, 6 * MIB));
+      const lock = {
+        pid: variant.startsWith('a dead') ? deadPid() : process.pid,
+        thread: 0,
+        host: os.hostname(),
+        ...nsAndBoot(),
+        token: 'rogue',
+        since: Date.now(),
+        ...(variant.startsWith('another') ? { ns: 'pid:[4026531999]' } : {}),
+      };
+      const undo = shortStale(800);
+      const watcher = watchBlobs(root);
+      try {
+        const rogue = startChild('populate-rogue.mjs', [JSON.stringify({ root, digest, prefixFile, lock, abuseMs: 4_000 })]);
+        await rogue.waitForLine('READY');
+        const fb = new FaultyRangeFallback(source);
+        const cache = new FileMoteCache(root, { fallback: fb, populateFromFallback: true, durable: false });
+        try {
+          const got = await cache.get(digest).catch((e: unknown) => e);
+          // Right bytes, or a typed failure; never wrong bytes.
+          if (got instanceof Buffer) expect(got.equals(data)).toBe(true);
+          else expect(got).toMatchObject({ code: expect.stringMatching(/^ERR_MOTE_/) });
+        } finally {
+          await cache.close();
+        }
+        const r = await rogue.done;
+        expect(r.code, r.stderr).toBe(0);
+        const { ino, rounds } = lastJson<{ ino: number; rounds: number }>(r);
+        expect(rounds).toBeGreaterThan(100);
+        // After the rogue is done too: the blob (if any) is right and is not the rogue's inode.
+        for (const name of blobsIn(root)) {
+          const p = path.join(root, 'blobs', 'sha256', name);
+          expect(sha256(fs.readFileSync(p))).toBe(digest);
+          expect(fs.statSync(p).ino).not.toBe(ino);
+        }
+        expect(blobsIn(root)).toEqual([hexOf(digest)]);
+      } finally {
+        expect(await watcher.stop()).toEqual([]);
+        undo();
+      }
+    });
+  }
+
+  it('a frozen holder (SIGSTOP) is taken over after LOCK_STALE_MS; woken up, it neither corrupts nor publishes anything', async () => {
+    const root = path.join(scratch.dir, 'cache-frozen');
+    const log = path.join(scratch.dir, 'frozen.log');
+    const data = randomData(16 * MIB);
+    const { digest } = await source.put(data);
+    const undo = shortStale(1_500);
+    const watcher = watchBlobs(root);
+    try {
+      const holder = await holderMidDownload(root, digest, log, MIB);
+      holder.child.kill('SIGSTOP');
+      const frozenAt = Date.now();
+      const fb = new FaultyRangeFallback(source);
+      const cache = new FileMoteCache(root, { fallback: fb, populateFromFallback: true, durable: false });
+      let ino: number;
+      try {
+        expect((await cache.get(digest)).equals(data)).toBe(true);
+        ino = fs.statSync(cache.moteRef(digest)).ino;
+      } finally {
+        await cache.close();
+      }
+      expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(1_500); // waited for the heartbeat to go stale
+      expect(fb.calls).toHaveLength(1);
+      expect(fb.calls[0]!.method).toBe('moteReaderFrom'); // resumed from a copy of the frozen holder's partial
+      holder.child.kill('SIGCONT');
+      const r = await holder.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(lastJson<ChildReport>(r).results[0]).toMatchObject({ digest, actual: digest, size: data.length });
+      expect(fs.statSync(path.join(root, 'blobs', 'sha256', hexOf(digest))).ino).toBe(ino);
+      expect(sha256(fs.readFileSync(path.join(root, 'blobs', 'sha256', hexOf(digest))))).toBe(digest);
+      expect(fs.readdirSync(path.join(root, '.mote', 'partial'))).toEqual([]);
+      expect(fs.readdirSync(path.join(root, '.mote', 'fetch'))).toEqual([]);
+    } finally {
+      expect(await watcher.stop()).toEqual([]);
+      undo();
+    }
+  });
+
+  it('a dead holder and two waiting processes: exactly one takes over, the other waits, one download after the kill', async () => {
+    const root = path.join(scratch.dir, 'cache-two-waiters');
+    const log = path.join(scratch.dir, 'two-waiters.log');
+    const { digest } = await source.put(randomData(16 * MIB));
+    const holder = await holderMidDownload(root, digest, log, MIB);
+    const waiters = [0, 1].map(() => child({ root, digests: [digest], log, bytesPerSec: 32 * MIB, waitGo: false }));
+    await Promise.all(waiters.map((w) => w.waitForLine('STARTED')));
+    await new Promise((r) => setTimeout(r, 200));
+    await killed(holder);
+    const results = await Promise.all(waiters.map((w) => w.done));
+    for (const r of results) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(lastJson<ChildReport>(r).results[0]).toMatchObject({ digest, actual: digest, size: 16 * MIB });
+    }
+    const opens = readLog(log).filter((l) => l.ev === 'open');
+    expect(opens).toHaveLength(2);
+    expect(opens[0]!.pid).toBe(holder.child.pid);
+    expect(waiters.map((w) => w.child.pid)).toContain(opens[1]!.pid);
+    expect(opens[1]).toMatchObject({ method: 'moteReaderFrom' });
+    expect(blobsIn(root)).toEqual([hexOf(digest)]);
+  });
+
+  it('two copies of the package in one process: each sees the other copy\'s lock as live, one download, no takeover', async () => {
+    const root = path.join(scratch.dir, 'cache-copies');
+    const log = path.join(scratch.dir, 'copies.log');
+    const repo = path.resolve(import.meta.dirname, '..');
+    const dists = ['a', 'b'].map((x) => {
+      const dir = path.join(scratch.dir, `copy-${x}`);
+      fs.cpSync(path.join(repo, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+      return path.join(dir, 'dist');
+    });
+    const digests: string[] = [];
+    for (let i = 0; i < 2; i++) digests.push((await source.put(randomData(4 * MIB))).digest);
+    const r = await startChild('populate-copies.mjs', [JSON.stringify({ root, src: source.root, dists, digests, log, bytesPerSec: 8 * MIB })]).done;
+    expect(r.code, r.stderr).toBe(0);
+    const rep = lastJson<{ results: ChildReport['results'][] }>(r);
+    for (const copy of rep.results) for (const res of copy) expect(res).toMatchObject({ actual: res.digest, size: 4 * MIB });
+    const opens = readLog(log).filter((l) => l.ev === 'open');
+    expect(opens.map((l) => l.digest).sort()).toEqual([...digests].sort());
+    for (const o of opens) expect(o).toMatchObject({ method: 'moteReader', offset: 0 });
+  });
+
+  it('SIGKILL at random points of download and publish: no wrong file ever appears in blobs/, the last run completes', async () => {
+    const root = path.join(scratch.dir, 'cache-random-kill');
+    const log = path.join(scratch.dir, 'random-kill.log');
+    const data = randomData(4 * MIB);
+    const { digest } = await source.put(data);
+    const watcher = watchBlobs(root);
+    try {
+      for (let i = 0; i < 8 && blobsIn(root).length === 0; i++) {
+        const c = child({ root, digests: [digest], log, bytesPerSec: 16 * MIB, waitGo: false });
+        await c.waitForLine('STARTED');
+        await new Promise((r) => setTimeout(r, Math.random() * 300));
+        c.child.kill('SIGKILL');
+        await c.done;
+      }
+      const last = await child({ root, digests: [digest], log, bytesPerSec: 64 * MIB, waitGo: false }).done;
+      expect(last.code, last.stderr).toBe(0);
+      expect(lastJson<ChildReport>(last).results[0]).toMatchObject({ digest, actual: digest });
+      expect(sha256(fs.readFileSync(path.join(root, 'blobs', 'sha256', hexOf(digest))))).toBe(digest);
+    } finally {
+      expect(await watcher.stop()).toEqual([]);
+    }
   });
 });

@@ -13,9 +13,11 @@ import { sweepFetchState } from './fetch.js';
  *                    fetch lock being created)
  *   .mote/index.db   SQLite: media type and last use per mote (a hint, rebuilt from blobs/ when lost)
  *   .mote/prune.lock the cross-process prune lock (proper-lockfile)
- *   .mote/fetch/     per-digest fallback download locks, `<alg>-<encoded>.lock` (see fetch.ts)
- *   .mote/partial/   resumable fallback downloads, `<alg>-<encoded>`: written only by that digest's lock holder,
- *                    never served, never counted as store bytes; renamed into blobs/ once verified
+ *   .mote/fetch/     per-digest fallback download locks, `<alg>-<encoded>.lock`, and their breakers
+ *                    `<alg>-<encoded>.lock.break` (held for a moment by whoever removes a lock; see fetch.ts)
+ *   .mote/partial/   resumable fallback downloads, `<alg>-<encoded>`: written only by the process that created
+ *                    it (a new holder copies it aside first), never served, never counted as store bytes; renamed
+ *                    into blobs/ once verified
  */
 export class StoreLayout {
   readonly root: string;

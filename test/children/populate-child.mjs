@@ -1,112 +1,19 @@
-// Reads motes through a FileMoteCache that populates from a fallback. The fallback is a real FileMoteCache (the
-// source root) wrapped in a RecordingFallback: every moteReader/moteReaderFrom call appends one JSON line to a
-// shared log (pid, method, digest, offset) when it opens and one when its stream ends or dies (bytes served),
-// and streams at most `bytesPerSec`, so several processes overlap and a SIGKILL lands mid-download.
+// Reads motes through a FileMoteCache that populates from a fallback: a RecordingFallback (populate-fallback.mjs)
+// over a real FileMoteCache (the source root), which logs every stream to a shared file and is throttled.
 // argv[2]: JSON { root, src, digests, log, bytesPerSec, waitGo }
 // stdout: READY (after initialize), then with waitGo a line on stdin starts it; STARTED; a JSON report at the end.
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { FileMoteCache, errorInfo, report, waitForGo } from './_common.mjs';
+import { RecordingFallback, readThrough } from './populate-fallback.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
-const CHUNK = 64 * 1024;
-
-class RecordingFallback {
-  constructor(inner) {
-    this.inner = inner;
-  }
-  initialize() {
-    return this.inner.initialize();
-  }
-  isDirty() {
-    return false;
-  }
-  async refresh() {
-    return false;
-  }
-  async update() {}
-  moteExists(d) {
-    return this.inner.moteExists(d);
-  }
-  find(d) {
-    return this.inner.find(d);
-  }
-  moteRef() {
-    return '';
-  }
-  async createMote() {
-    throw new Error('RecordingFallback is read-only');
-  }
-  async moteWriter() {
-    throw new Error('RecordingFallback is read-only');
-  }
-  async commitMote() {
-    throw new Error('RecordingFallback is read-only');
-  }
-  async removeMote() {
-    throw new Error('RecordingFallback is read-only');
-  }
-  async prune() {
-    return { removed: 0, freedBytes: 0, remainingBytes: 0 };
-  }
-  moteReaderAt(d) {
-    return this.inner.moteReaderAt(d);
-  }
-  moteReader(d) {
-    return this.#stream('moteReader', d, 0);
-  }
-  moteReaderFrom(d, offset) {
-    return this.#stream('moteReaderFrom', d, offset);
-  }
-  async #stream(method, digest, offset) {
-    const r = await this.inner.moteReaderAt(digest);
-    const line = (o) => fs.appendFileSync(cfg.log, JSON.stringify({ pid: process.pid, method, digest, offset, ...o }) + '\n');
-    line({ ev: 'open' });
-    let served = 0;
-    const started = Date.now();
-    async function* gen() {
-      try {
-        for (let pos = offset; pos < r.size; ) {
-          const buf = Buffer.allocUnsafe(Math.min(CHUNK, r.size - pos));
-          const n = await r.read(buf, 0, buf.length, pos);
-          if (n === 0) break;
-          pos += n;
-          served += n;
-          // Throttle: never ahead of bytesPerSec since this stream started.
-          const due = started + (served / cfg.bytesPerSec) * 1000;
-          const wait = due - Date.now();
-          if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-          yield buf.subarray(0, n);
-        }
-      } finally {
-        line({ ev: 'end', bytes: served });
-        await r.close();
-      }
-    }
-    return Readable.from(gen(), { objectMode: false });
-  }
-}
 
 const source = new FileMoteCache(cfg.src, { durable: false });
-const cache = new FileMoteCache(cfg.root, { fallback: new RecordingFallback(source), populateFromFallback: true, durable: false });
+const fallback = new RecordingFallback(source, { log: cfg.log, bytesPerSec: cfg.bytesPerSec });
+const cache = new FileMoteCache(cfg.root, { fallback, populateFromFallback: true, durable: false });
 await cache.initialize();
 process.stdout.write('READY\n');
 if (cfg.waitGo) await waitForGo();
 process.stdout.write('STARTED\n');
-const results = await Promise.all(
-  cfg.digests.map(async (digest) => {
-    try {
-      const h = createHash('sha256');
-      let size = 0;
-      for await (const chunk of await cache.moteReader(digest)) {
-        h.update(chunk);
-        size += chunk.length;
-      }
-      return { digest, actual: `sha256:${h.digest('hex')}`, size };
-    } catch (err) {
-      return { digest, error: errorInfo(err) };
-    }
-  }),
-);
+const results = await Promise.all(cfg.digests.map((digest) => readThrough(cache, digest, createHash, errorInfo)));
 report({ pid: process.pid, results });

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher, Agent } from 'undici';
 import { AbortError, DigestMismatchError, InvalidArgumentError, SizeMismatchError } from '../errors.js';
-import { createDigester, digestOf, parseDigest } from '../digest/index.js';
+import { createDigester, digestOf, parseDigest, type DigestAlgorithm } from '../digest/index.js';
 import { Authenticator, repositoryScope, parseTokenResponse, type Challenge, type TokenResponse } from './auth.js';
 import { BoundedBody, discard, readCapped } from './body.js';
 import { FileCredentialSource } from './credentials.js';
@@ -228,6 +228,20 @@ export class RegistryRangeError extends RegistryError {
     super('ERR_REGISTRY', message, { registry: details.registry, status: details.status });
     this.offset = details.offset;
     this.size = details.size;
+  }
+}
+
+/**
+ * The registry's `Docker-Content-Digest` claim, parsed (`undefined` when it sent none). A claim that is not a digest
+ * is a protocol error: it is never passed on, only compared with what the bytes hash to.
+ */
+function contentDigestClaim(res: Response, what: string, registry: string): { digest: string; algorithm: DigestAlgorithm } | undefined {
+  const dcd = header(res.headers, 'docker-content-digest');
+  if (!dcd) return undefined;
+  try {
+    return { digest: dcd, algorithm: parseDigest(dcd).algorithm };
+  } catch (err) {
+    throw new RegistryProtocolError(`${what}: Docker-Content-Digest is not a digest`, { registry, status: res.status, cause: err });
   }
 }
 
@@ -670,17 +684,11 @@ export class RegistryClient {
       if (actual !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, actual);
       digest = tagOrDigest;
     }
-    const dcd = header(res.headers, 'docker-content-digest');
-    if (dcd) {
-      let alg: string;
-      try {
-        alg = parseDigest(dcd).algorithm;
-      } catch (err) {
-        throw new RegistryProtocolError(`${s.what}: Docker-Content-Digest is not a digest`, { registry, status: 200, cause: err });
-      }
-      const actual = digestOf(bytes, alg);
-      if (actual !== dcd) throw new DigestMismatchError(dcd, actual);
-      digest ??= dcd;
+    const claim = contentDigestClaim(res, s.what, registry);
+    if (claim) {
+      const actual = digestOf(bytes, claim.algorithm);
+      if (actual !== claim.digest) throw new DigestMismatchError(claim.digest, actual);
+      digest ??= claim.digest;
     }
     digest ??= digestOf(bytes);
     let mediaType = mediaTypeOf(header(res.headers, 'content-type'));
@@ -1079,16 +1087,10 @@ export class RegistryClient {
     if (res.status !== 201 && res.status !== 200) throw await this.#errorFrom(s, res);
     discard(res.body);
     // The registry's claim is checked, never passed on: the digest returned is the one of the bytes sent.
-    const dcd = header(res.headers, 'docker-content-digest');
-    if (dcd) {
-      let alg: string;
-      try {
-        alg = parseDigest(dcd).algorithm;
-      } catch (err) {
-        throw new RegistryProtocolError(`${s.what}: Docker-Content-Digest is not a digest`, { registry, status: res.status, cause: err });
-      }
-      const ours = alg === parseDigest(digest).algorithm ? digest : digestOf(bytes, alg);
-      if (dcd !== ours) throw new DigestMismatchError(ours, dcd);
+    const claim = contentDigestClaim(res, s.what, registry);
+    if (claim) {
+      const ours = claim.algorithm === parseDigest(digest).algorithm ? digest : digestOf(bytes, claim.algorithm);
+      if (claim.digest !== ours) throw new DigestMismatchError(ours, claim.digest);
     }
     return digest;
   }

@@ -1,8 +1,9 @@
 // Shared helpers for the benchmark: timing, rounds, formatting, memory sampling, machine facts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rm, mkdir } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -334,4 +335,22 @@ export function machineInfo(dir) {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     fs: `${fsType} (${device}${mountOptions ? `, mounted ${mountOptions}` : ''})`,
   };
+}
+
+/** Path of `cmd` on PATH, or undefined (cases that need a system tool skip with a message without it). */
+export function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+/** A free TCP port on loopback (for the services a case starts). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -7,28 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { absRow, fmtNum, infoRow, median, pool, settle } from '../util.mjs';
+import { absRow, fmtNum, freePort, infoRow, median, pool, settle, which } from '../util.mjs';
 
 export const title = 'Redis blob descriptor cache';
 
 const N = 10_000;
 const IN_FLIGHT = 128;
-
-function which(cmd) {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function ping(port) {
   return new Promise((resolve) => {

@@ -5,14 +5,13 @@
 //       ~0.25 s of Node, would otherwise dominate the warm side): target ≥ 5× faster; the CLI's warm time is shown;
 //   P1c 4 concurrent `mote pull` processes on one empty cache: bytes served by the registry = 1× the image.
 // Both tools run as processes (each pays its start-up). Bytes served are read from the registry's own access log.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, gzipSync } from 'node:zlib';
-import { absRow, fmtNum, median, MiB } from '../util.mjs';
+import { absRow, fmtNum, freePort, median, MiB, which } from '../util.mjs';
 
 export const title = '`mote pull` vs `skopeo copy` (real registry on loopback)';
 
@@ -21,23 +20,7 @@ const LAYER_MiB = 50;
 const CONCURRENT = 4;
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-function which(cmd) {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function startRegistry(dir) {
+async function startRegistry(dir) {
   const port = await freePort();
   const config = join(dir, 'config.yml');
   writeFileSync(
@@ -120,7 +103,7 @@ function writeBlob(layout, bytesList) {
   return { digest: `sha256:${hex}`, size };
 }
 
-export function makeImage(layout) {
+function makeImage(layout) {
   mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
   const layers = [];
   const diffIds = [];

@@ -1,23 +1,69 @@
 /**
- * Typed errors. Every error motecache throws on purpose carries a stable `code` that callers (and the CLI's
- * exit codes) can switch on; messages are for humans and may change.
+ * Typed errors. Every error motecache throws on purpose carries a stable `code` and a `category`. Callers match on
+ * the category (a few, as oras-go's errdef) where they need to know what kind of failure it was (gone? wrong
+ * bytes? worth retrying?), and on the code where they need the exact one; messages are for humans and may change.
  */
 
-/** Base class: `code` is stable, `message` is not. */
+/**
+ * The kinds of failure callers match on, across layers: a registry's 404 and the store's miss are both
+ * `not-found`, a registry's 429 and 503 both `unavailable`. See {@link errorCategory}.
+ */
+export const ErrorCategory = {
+  /** The caller's input is unusable (a bad digest, argument, reference, destination...). Retrying cannot help. */
+  Invalid: 'invalid',
+  /** What was asked for is not there (a mote, a blob, a tag, a platform). */
+  NotFound: 'not-found',
+  /** Content is not what it claims to be (size or digest mismatch, an unusable manifest, an unsafe archive). */
+  Integrity: 'integrity',
+  /** Refused: credentials, permissions, or a connection policy (TLS) the caller did not allow. */
+  Denied: 'denied',
+  /** A service is unreachable, failing or rate limiting, after the retries it was given. Later may work. */
+  Unavailable: 'unavailable',
+  /** A peer broke its protocol (a malformed response). Another attempt may get a good one. */
+  Protocol: 'protocol',
+  /** The operation is not supported here. */
+  Unsupported: 'unsupported',
+  /** Cancelled through an AbortSignal. */
+  Aborted: 'aborted',
+  /** The filesystem is full. */
+  NoSpace: 'no-space',
+} as const;
+export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
+
+const CATEGORIES: ReadonlySet<string> = new Set(Object.values(ErrorCategory));
+
+/** Base class: `code` and `category` are stable, `message` is not. */
 export class MoteError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** What kind of failure this is; `undefined` for one that fits none (then treat it as a plain failure). */
+  readonly category: ErrorCategory | undefined;
+  constructor(code: string, message: string, options?: { cause?: unknown; category?: ErrorCategory }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
+    this.category = options?.category;
     this.name = new.target.name;
   }
+}
+
+/**
+ * The category of any error: a MoteError's own (read by property, so errors of another copy of this package are
+ * recognised too), an abort from any library (`name === 'AbortError'`), a full disk (ENOSPC/EDQUOT); else undefined.
+ */
+export function errorCategory(err: unknown): ErrorCategory | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const category = (err as { category?: unknown }).category;
+  if (typeof category === 'string' && CATEGORIES.has(category)) return category as ErrorCategory;
+  if ((err as { name?: unknown }).name === 'AbortError') return ErrorCategory.Aborted;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return ErrorCategory.NoSpace;
+  return undefined;
 }
 
 /** The digest is not `<algorithm>:<encoded>` of a supported algorithm. Thrown before any filesystem access. */
 export class InvalidDigestError extends MoteError {
   readonly digest: string;
   constructor(digest: unknown, reason: string) {
-    super('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(String(digest)).slice(0, 200)}: ${reason}`);
+    super('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(String(digest)).slice(0, 200)}: ${reason}`, { category: ErrorCategory.Invalid });
     this.digest = String(digest);
   }
 }
@@ -26,7 +72,7 @@ export class InvalidDigestError extends MoteError {
 export class MoteNotFoundError extends MoteError {
   readonly digest: string;
   constructor(digest: string, detail = 'not found in the cache') {
-    super('ERR_MOTE_NOT_FOUND', `mote ${digest}: ${detail}`);
+    super('ERR_MOTE_NOT_FOUND', `mote ${digest}: ${detail}`, { category: ErrorCategory.NotFound });
     this.digest = digest;
   }
 }
@@ -37,7 +83,7 @@ export class SizeMismatchError extends MoteError {
   readonly expected: number;
   readonly actual: number;
   constructor(digest: string, expected: number, actual: number) {
-    super('ERR_MOTE_SIZE_MISMATCH', `mote ${digest}: expected ${expected} bytes, got ${actual}`);
+    super('ERR_MOTE_SIZE_MISMATCH', `mote ${digest}: expected ${expected} bytes, got ${actual}`, { category: ErrorCategory.Integrity });
     this.digest = digest;
     this.expected = expected;
     this.actual = actual;
@@ -49,7 +95,7 @@ export class DigestMismatchError extends MoteError {
   readonly expected: string;
   readonly actual: string;
   constructor(expected: string, actual: string) {
-    super('ERR_MOTE_DIGEST_MISMATCH', `content hashes to ${actual}, expected ${expected}`);
+    super('ERR_MOTE_DIGEST_MISMATCH', `content hashes to ${actual}, expected ${expected}`, { category: ErrorCategory.Integrity });
     this.expected = expected;
     this.actual = actual;
   }
@@ -59,7 +105,7 @@ export class DigestMismatchError extends MoteError {
 export class NoSpaceError extends MoteError {
   readonly path: string;
   constructor(path: string, cause: unknown) {
-    super('ERR_MOTE_NO_SPACE', `no space left on the device holding ${path}`, { cause });
+    super('ERR_MOTE_NO_SPACE', `no space left on the device holding ${path}`, { cause, category: ErrorCategory.NoSpace });
     this.path = path;
   }
 }
@@ -67,14 +113,14 @@ export class NoSpaceError extends MoteError {
 /** An argument other than a digest is unusable (a negative size, an unknown mode, ...). */
 export class InvalidArgumentError extends MoteError {
   constructor(message: string) {
-    super('ERR_MOTE_INVALID_ARGUMENT', message);
+    super('ERR_MOTE_INVALID_ARGUMENT', message, { category: ErrorCategory.Invalid });
   }
 }
 
 /** The operation was cancelled through its `AbortSignal`. */
 export class AbortError extends MoteError {
   constructor(cause?: unknown) {
-    super('ABORT_ERR', 'the operation was aborted', { cause });
+    super('ABORT_ERR', 'the operation was aborted', { cause, category: ErrorCategory.Aborted });
   }
 }
 
@@ -82,7 +128,7 @@ export class AbortError extends MoteError {
 export class InvalidReferenceError extends MoteError {
   readonly reference: string;
   constructor(reference: unknown, reason: string) {
-    super('ERR_INVALID_REFERENCE', `invalid reference ${JSON.stringify(String(reference)).slice(0, 300)}: ${reason}`);
+    super('ERR_INVALID_REFERENCE', `invalid reference ${JSON.stringify(String(reference)).slice(0, 300)}: ${reason}`, { category: ErrorCategory.Invalid });
     this.reference = String(reference);
   }
 }
@@ -90,7 +136,7 @@ export class InvalidReferenceError extends MoteError {
 /** A descriptor (digest, size, media type) is unusable: bad digest, negative size, missing media type. */
 export class InvalidDescriptorError extends MoteError {
   constructor(reason: string) {
-    super('ERR_INVALID_DESCRIPTOR', `invalid descriptor: ${reason}`);
+    super('ERR_INVALID_DESCRIPTOR', `invalid descriptor: ${reason}`, { category: ErrorCategory.Invalid });
   }
 }
 
@@ -98,7 +144,7 @@ export class InvalidDescriptorError extends MoteError {
 export class BlobUnknownError extends MoteError {
   readonly digest: string;
   constructor(digest: string) {
-    super('ERR_BLOB_UNKNOWN', `blob ${digest} unknown to the cache`);
+    super('ERR_BLOB_UNKNOWN', `blob ${digest} unknown to the cache`, { category: ErrorCategory.NotFound });
     this.digest = digest;
   }
 }
@@ -106,7 +152,7 @@ export class BlobUnknownError extends MoteError {
 /** A metadata store (Redis, a SQLite file) cannot be reached or used; raised within a bounded time. */
 export class CacheUnavailableError extends MoteError {
   constructor(what: string, cause?: unknown) {
-    super('ERR_CACHE_UNAVAILABLE', `${what} is unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
+    super('ERR_CACHE_UNAVAILABLE', `${what} is unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause, category: ErrorCategory.Unavailable });
   }
 }
 
@@ -126,20 +172,10 @@ export class FallbackFetchError extends MoteError {
       `mote ${digest}: fallback download failed after ${attempts} attempts (${received} bytes kept for a resume): ${
         cause instanceof Error ? cause.message : String(cause)
       }`,
-      { cause },
+      { cause, category: ErrorCategory.Unavailable },
     );
     this.digest = digest;
     this.attempts = attempts;
     this.received = received;
   }
-}
-
-/** True for a Node system error with one of the given codes. */
-export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
-  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
-}
-
-/** Maps ENOSPC/EDQUOT to {@link NoSpaceError}; anything else is returned as it is. */
-export function asStoreError(err: unknown, path: string): unknown {
-  return isErrno(err, 'ENOSPC', 'EDQUOT') ? new NoSpaceError(path, err) : err;
 }

@@ -10,3 +10,4 @@ export * from './reference/index.js';
 export * from './blobinfo/index.js';
 export * from './registry/index.js';
 export * from './pull/index.js';
+export * from './oci/index.js';

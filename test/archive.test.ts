@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileMoteCache } from '../src/store/file-cache.js';
 import { readOciArchive, safeEntryPath, writeOciArchive } from '../src/pull/archive.js';
 import { InvalidDestinationError, UnsafeArchiveError } from '../src/pull/errors.js';
-import { cacheBlobSource, REF_NAME_ANNOTATION, type ImageToWrite } from '../src/pull/layout.js';
+import { cacheBlobSource, type ImageToWrite } from '../src/pull/layout.js';
+import { REF_NAME_ANNOTATION } from '../src/oci/image-layout.js';
 import { readLayoutIndex, writeOciLayout } from '../src/pull/layout-writer.js';
-import { MediaType } from '../src/registry/types.js';
+import { MediaType } from '../src/oci/media-types.js';
 import { makeImage, type BuiltImage } from './helpers/images.js';
 import { makeTempDir } from './helpers/tmp.js';
 

@@ -5,19 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, exitCodeFor } from '../src/cli/exit-codes.js';
 import { MoteError } from '../src/errors.js';
-import {
-  InvalidDestinationError,
-  InvalidPlatformError,
-  PlatformNotFoundError,
-  UnsafeArchiveError,
-  InvalidManifestError,
-} from '../src/pull/errors.js';
+import { InvalidDestinationError, UnsafeArchiveError } from '../src/pull/errors.js';
+import { InvalidPlatformError, PlatformNotFoundError, InvalidManifestError } from '../src/oci/errors.js';
 import { formatDestination, normalizeDestination, parseDestination } from '../src/pull/destination.js';
-import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../src/pull/layout.js';
-import { parseDocument, validateDescriptor } from '../src/pull/manifest.js';
-import { availablePlatforms, formatPlatform, hostPlatform, parsePlatform, selectManifest } from '../src/pull/platform.js';
+import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../src/oci/image-layout.js';
+import { parseDocument } from '../src/oci/manifest.js';
+import { validateDescriptor, type Descriptor } from '../src/oci/descriptor.js';
+import { availablePlatforms, formatPlatform, hostPlatform, parsePlatform, selectManifest } from '../src/oci/platform.js';
 import { RegistryAuthError, RegistryNotFoundError, RegistryProtocolError, RegistryRateLimitError, RegistryUnavailableError } from '../src/registry/errors.js';
-import { MediaType, type Descriptor } from '../src/registry/types.js';
+import { MediaType } from '../src/oci/media-types.js';
 
 const D = (c: string): string => `sha256:${c.repeat(64)}`;
 const entry = (c: string, platform?: Descriptor['platform']): Descriptor => ({

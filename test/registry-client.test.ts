@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { digestOf } from '../src/index.js';
+import { MediaType } from '../src/oci/media-types.js';
 import {
-  MediaType,
   RegistryAuthError,
   RegistryClient,
   RegistryInsecureError,

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MANIFEST_ACCEPT, MediaType } from '../src/registry/types.js';
+import { MANIFEST_ACCEPT, MediaType } from '../src/oci/media-types.js';
 import { FaultInjectingProxy } from './helpers/fault-proxy.js';
 import { makeImage, type BuiltImage } from './helpers/images.js';
 import { fetchToken } from './helpers/token-server.js';

@@ -1,6 +1,6 @@
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
-import { nowMicros } from '../util/clock.js';
+import { nowMicros } from '../internal/clock.js';
 import {
   UNKNOWN_TRANSFORMER,
   checkLimit,

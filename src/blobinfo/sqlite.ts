@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../util/sqlite.js';
+import { openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
-import { nowMicros } from '../util/clock.js';
+import { nowMicros } from '../internal/clock.js';
 import {
   UNKNOWN_TRANSFORMER,
   checkLimit,

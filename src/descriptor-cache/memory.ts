@@ -8,7 +8,6 @@ import { DEFAULT_MAX_ENTRIES, Lru } from './lru.js';
 import {
   unknown,
   validateDescriptor,
-  validateKeyDigest,
   validateLayerMeta,
   validateRepository,
   type BlobDescriptor,
@@ -16,6 +15,7 @@ import {
   type LayerInfoCache,
   type LayerMeta,
 } from './types.js';
+import { validateDigest } from '../digest/index.js';
 
 export interface MemoryCacheOptions {
   /** Maximum number of entries kept; least recently used ones are evicted first. Default 10,000. */
@@ -46,25 +46,25 @@ export class MemoryLayerInfoCache implements LayerInfoCache {
 
   async contains(repo: string, digest: string): Promise<boolean> {
     validateRepository(repo);
-    validateKeyDigest(digest);
+    validateDigest(digest);
     return this.lru.get(rKey(repo, digest)) === true;
   }
 
   async add(repo: string, digest: string): Promise<void> {
     validateRepository(repo);
-    validateKeyDigest(digest);
+    validateDigest(digest);
     this.lru.set(rKey(repo, digest), true);
   }
 
   async meta(digest: string): Promise<LayerMeta> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const m = this.lru.get(gKey(digest));
     if (m === undefined || m === true) throw unknown(digest);
     return { ...m };
   }
 
   async setMeta(digest: string, meta: LayerMeta): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     this.lru.set(gKey(digest), validateLayerMeta(meta));
   }
 }
@@ -88,19 +88,19 @@ export class MemoryBlobDescriptorCache implements BlobDescriptorCache {
   }
 
   async stat(digest: string): Promise<BlobDescriptor> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     return this.statGlobal(digest);
   }
 
   async setDescriptor(digest: string, descriptor: BlobDescriptor): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const desc = validateDescriptor(descriptor);
     this.lru.set(gKey(digest), desc);
     if (desc.digest !== digest) this.lru.set(gKey(desc.digest), { ...desc });
   }
 
   async clear(digest: string): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     this.lru.delete(gKey(digest));
   }
 
@@ -124,7 +124,7 @@ class MemoryRepositoryScoped implements BlobDescriptorCache {
   ) {}
 
   async stat(digest: string): Promise<BlobDescriptor> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const mediaType = this.lru.get(rKey(this.repo, digest));
     if (typeof mediaType !== 'string') throw unknown(digest);
     const desc = this.parent.statGlobal(digest);
@@ -132,7 +132,7 @@ class MemoryRepositoryScoped implements BlobDescriptorCache {
   }
 
   async setDescriptor(digest: string, descriptor: BlobDescriptor): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const desc = validateDescriptor(descriptor);
     for (const d of desc.digest === digest ? [digest] : [digest, desc.digest]) {
       const g = this.lru.peek(gKey(d));
@@ -144,7 +144,7 @@ class MemoryRepositoryScoped implements BlobDescriptorCache {
   }
 
   async clear(digest: string): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     this.lru.delete(rKey(this.repo, digest));
     this.lru.delete(gKey(digest));
   }

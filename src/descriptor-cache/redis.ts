@@ -15,7 +15,6 @@ import { CacheUnavailableError, InvalidArgumentError, MoteError } from '../error
 import {
   unknown,
   validateDescriptor,
-  validateKeyDigest,
   validateLayerMeta,
   validateRepository,
   type BlobDescriptor,
@@ -23,6 +22,7 @@ import {
   type LayerInfoCache,
   type LayerMeta,
 } from './types.js';
+import { validateDigest } from '../digest/index.js';
 
 const repositoryBlobsKey = (repo: string): string => `repository::${repo}::blobs`;
 const blobKey = (digest: string): string => `blobs::${digest}`;
@@ -176,18 +176,18 @@ export class RedisLayerInfoCache extends RedisBackend implements LayerInfoCache 
 
   async contains(repo: string, digest: string): Promise<boolean> {
     validateRepository(repo);
-    validateKeyDigest(digest);
+    validateDigest(digest);
     return this.run(async () => (await this.client.sismember(repositoryBlobsKey(repo), digest)) === 1);
   }
 
   async add(repo: string, digest: string): Promise<void> {
     validateRepository(repo);
-    validateKeyDigest(digest);
+    validateDigest(digest);
     await this.run(() => this.client.sadd(repositoryBlobsKey(repo), digest));
   }
 
   async meta(digest: string): Promise<LayerMeta> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const [path, length] = await this.run(() => this.client.hmget(blobKey(digest), 'path', 'length'));
     const n = parseSize(length);
     if (!path || n === undefined) throw unknown(digest);
@@ -195,7 +195,7 @@ export class RedisLayerInfoCache extends RedisBackend implements LayerInfoCache 
   }
 
   async setMeta(digest: string, meta: LayerMeta): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const m = validateLayerMeta(meta);
     // One HSET: both fields change atomically.
     await this.run(() => this.client.hset(blobKey(digest), 'path', m.path, 'length', String(m.length)));
@@ -210,13 +210,13 @@ export class RedisBlobDescriptorCache extends RedisBackend implements BlobDescri
   }
 
   async stat(digest: string): Promise<BlobDescriptor> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const fields = await this.run(() => this.client.hmget(blobKey(digest), ...DESCRIPTOR_FIELDS));
     return toDescriptor(digest, fields);
   }
 
   async setDescriptor(digest: string, descriptor: BlobDescriptor): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const desc = validateDescriptor(descriptor);
     const fields = ['digest', desc.digest, 'size', String(desc.size), 'mediatype', desc.mediaType];
     await this.run(async () => {
@@ -229,7 +229,7 @@ export class RedisBlobDescriptorCache extends RedisBackend implements BlobDescri
   }
 
   async clear(digest: string): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     // HDEL of exactly the fields setDescriptor writes (the original deleted `length` and left `size`); layer
     // info fields sharing the hash are left alone, and Redis drops the key once the hash is empty.
     await this.run(() => this.client.hdel(blobKey(digest), ...DESCRIPTOR_FIELDS));
@@ -268,7 +268,7 @@ class RedisRepositoryScoped implements BlobDescriptorCache {
   ) {}
 
   async stat(digest: string): Promise<BlobDescriptor> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const [member, fields, mediaType] = await this.parent.runOp(() =>
       this.parent.execOp(
         this.parent.client
@@ -283,7 +283,7 @@ class RedisRepositoryScoped implements BlobDescriptorCache {
   }
 
   async setDescriptor(digest: string, descriptor: BlobDescriptor): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     const desc = validateDescriptor(descriptor);
     await this.parent.runOp(async () => {
       const m = this.parent.client.multi();
@@ -300,7 +300,7 @@ class RedisRepositoryScoped implements BlobDescriptorCache {
   }
 
   async clear(digest: string): Promise<void> {
-    validateKeyDigest(digest);
+    validateDigest(digest);
     await this.parent.runOp(() =>
       this.parent.execOp(
         this.parent.client

@@ -4,7 +4,8 @@
  * they never hold blob bytes, and a miss always means "ask the storage backend".
  */
 import { BlobUnknownError, InvalidArgumentError, InvalidDescriptorError } from '../errors.js';
-import { isDigest, parseDigest } from '../digest/index.js';
+import { isDigest } from '../digest/index.js';
+import { MAX_NAME_LENGTH, isValidRepository } from '../oci/names.js';
 
 /** Where a layer lives on the storage backend, and how long it is. */
 export interface LayerMeta {
@@ -74,11 +75,8 @@ export interface BlobDescriptorCache {
   repositoryScoped(repo: string): BlobDescriptorCache;
 }
 
-// One path component of an OCI repository name (distribution-spec), components joined by '/'.
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 /** distribution's limit on a repository name. */
-export const MAX_REPOSITORY_LENGTH = 255;
+export const MAX_REPOSITORY_LENGTH = MAX_NAME_LENGTH;
 
 /**
  * Validates a repository name (`library/alpine`, `team/app-x`): non-empty, at most 255 characters, lowercase
@@ -89,16 +87,10 @@ export function validateRepository(repo: unknown): string {
   if (repo.length > MAX_REPOSITORY_LENGTH) {
     throw new InvalidArgumentError(`repository name longer than ${MAX_REPOSITORY_LENGTH} characters`);
   }
-  if (!REPOSITORY.test(repo)) {
+  if (!isValidRepository(repo)) {
     throw new InvalidArgumentError(`invalid repository name ${JSON.stringify(repo).slice(0, 300)}`);
   }
   return repo;
-}
-
-/** Validates a digest given as a key (throws `InvalidDigestError`). */
-export function validateKeyDigest(digest: unknown): string {
-  parseDigest(digest);
-  return digest as string;
 }
 
 const CONTROL = /[\u0000-\u001f\u007f]/;

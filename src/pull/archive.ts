@@ -9,24 +9,29 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, isDigest } from '../digest/index.js';
-import { DigestMismatchError, isErrno } from '../errors.js';
-import type { Descriptor } from '../registry/types.js';
-import { InvalidDestinationError, UnsafeArchiveError } from './errors.js';
-import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp, throwIfAborted, withDestinationLock } from './fs-util.js';
+import { DigestMismatchError } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
+import { throwIfAborted } from '../internal/abort.js';
+import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp } from '../internal/fs.js';
+import { withLock } from '../internal/lockfile.js';
+import type { Descriptor } from '../oci/descriptor.js';
 import {
   MAX_INDEX_BYTES,
   OCI_LAYOUT_CONTENT,
   OCI_LAYOUT_FILE,
-  blobPathIn,
   blobRelPath,
   checkOciLayoutFile,
-  fileBlobSource,
   mergeLayoutIndex,
   parseLayoutIndex,
   serializeIndex,
+  type LayoutIndex,
+} from '../oci/image-layout.js';
+import { InvalidDestinationError, UnsafeArchiveError, checkedAsDestination } from './errors.js';
+import {
+  blobPathIn,
+  fileBlobSource,
   type BlobSource,
   type ImageToWrite,
-  type LayoutIndex,
 } from './layout.js';
 import type { WriteOptions } from './layout-writer.js';
 
@@ -160,8 +165,11 @@ export async function readOciArchive(file: string, into: string, options: { sign
     throw err;
   }
   if (!layoutFile || !indexFile) throw new InvalidDestinationError(file, 'not an OCI archive (no oci-layout or index.json)');
-  checkOciLayoutFile(layoutFile, file);
-  return { index: parseLayoutIndex(indexFile, file), blobs };
+  const index = checkedAsDestination(() => {
+    checkOciLayoutFile(layoutFile, file);
+    return parseLayoutIndex(indexFile, file);
+  });
+  return { index, blobs };
 }
 
 /**
@@ -251,7 +259,7 @@ export async function inspectArchive(file: string): Promise<'absent' | 'empty' |
  */
 export async function writeOciArchive(file: string, image: ImageToWrite, source: BlobSource, options: WriteOptions = {}): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await withDestinationLock(file, options.signal, async () => {
+  await withLock(file, `${file}.lock`, options.signal, async () => {
     const state = await inspectArchive(file);
     let extractDir: string | undefined;
     const temp = siblingTemp(file);

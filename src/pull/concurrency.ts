@@ -1,28 +1,5 @@
-/** Small async helpers of `pull`: a bounded pool, abortable waits, and unwrapping the store's download error. */
-import { AbortError, MoteError } from '../errors.js';
-
-/** Settles with `p`, or rejects with AbortError as soon as `signal` fires (the work behind `p` may go on). */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(new AbortError(signal.reason));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
+/** Small async helpers of `pull`: a bounded pool, and unwrapping the store's download error. */
+import { MoteError } from '../errors.js';
 
 /**
  * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the ones running

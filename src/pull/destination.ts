@@ -3,6 +3,7 @@
  * of one).
  */
 import path from 'node:path';
+import { isValidTag } from '../oci/names.js';
 import { InvalidDestinationError } from './errors.js';
 
 export type DestinationTransport = 'oci' | 'oci-archive';
@@ -13,13 +14,6 @@ export interface PullDestination {
   path: string;
   /** Recorded as `org.opencontainers.image.ref.name`. Default: the reference's tag; none for a digest-only reference. */
   tag?: string;
-}
-
-/** The tag grammar of the distribution spec, which is also what an OCI layout's ref.name is used for here. */
-const TAG_RE = /^[\w][\w.-]{0,127}$/;
-
-export function isValidTag(s: string): boolean {
-  return TAG_RE.test(s);
 }
 
 /**

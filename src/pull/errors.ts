@@ -1,7 +1,8 @@
 /**
  * Errors of `pull()` that are not the registry's or the store's. Codes are stable; the CLI maps them to exit codes.
  */
-import { MoteError } from '../errors.js';
+import { ErrorCategory, MoteError } from '../errors.js';
+import { InvalidLayoutError } from '../oci/errors.js';
 
 /**
  * An `oci-archive` contains an entry that could escape the extraction directory or break the layout: an absolute
@@ -12,7 +13,7 @@ export class UnsafeArchiveError extends MoteError {
   readonly archive: string;
   readonly entry: string;
   constructor(archive: string, entry: string, reason: string) {
-    super('ERR_UNSAFE_ARCHIVE', `unsafe archive ${archive}: entry ${JSON.stringify(entry).slice(0, 300)}: ${reason}`);
+    super('ERR_UNSAFE_ARCHIVE', `unsafe archive ${archive}: entry ${JSON.stringify(entry).slice(0, 300)}: ${reason}`, { category: ErrorCategory.Integrity });
     this.archive = archive;
     this.entry = entry;
   }
@@ -22,37 +23,17 @@ export class UnsafeArchiveError extends MoteError {
 export class InvalidDestinationError extends MoteError {
   readonly destination: string;
   constructor(destination: string, reason: string) {
-    super('ERR_INVALID_DESTINATION', `invalid destination ${JSON.stringify(destination).slice(0, 300)}: ${reason}`);
+    super('ERR_INVALID_DESTINATION', `invalid destination ${JSON.stringify(destination).slice(0, 300)}: ${reason}`, { category: ErrorCategory.Invalid });
     this.destination = destination;
   }
 }
 
-/** A platform string is not `os/arch[/variant]`. */
-export class InvalidPlatformError extends MoteError {
-  constructor(platform: string, reason: string) {
-    super('ERR_INVALID_PLATFORM', `invalid platform ${JSON.stringify(platform).slice(0, 100)}: ${reason}`);
-  }
-}
-
-/** The image index has no manifest for the wanted platform. `available` lists what it has (`os/arch[/variant]`). */
-export class PlatformNotFoundError extends MoteError {
-  readonly platform: string;
-  readonly available: readonly string[];
-  constructor(platform: string, available: readonly string[]) {
-    super(
-      'ERR_PLATFORM_NOT_FOUND',
-      `no manifest for platform ${platform} in the image index; available: ${available.length > 0 ? available.join(', ') : 'none'}`,
-    );
-    this.platform = platform;
-    this.available = available;
-  }
-}
-
-/** A manifest or index is not a document this code can use (unparsable JSON, wrong schema, unknown type). */
-export class InvalidManifestError extends MoteError {
-  readonly digest: string | undefined;
-  constructor(reason: string, digest?: string) {
-    super('ERR_INVALID_MANIFEST', `invalid manifest${digest ? ` ${digest}` : ''}: ${reason}`);
-    this.digest = digest;
+/** Runs an OCI layout check (`oci-layout`, `index.json`) of a destination, reporting its failure as the destination's. */
+export function checkedAsDestination<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InvalidLayoutError) throw new InvalidDestinationError(err.where, err.reason);
+    throw err;
   }
 }

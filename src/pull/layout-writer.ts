@@ -6,20 +6,24 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno } from '../errors.js';
-import { InvalidDestinationError } from './errors.js';
-import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp, throwIfAborted, withDestinationLock, writeFileAtomic } from './fs-util.js';
+import { isErrno } from '../internal/errno.js';
+import { throwIfAborted } from '../internal/abort.js';
+import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp, writeFileAtomic } from '../internal/fs.js';
+import { withLock } from '../internal/lockfile.js';
 import {
   OCI_LAYOUT_CONTENT,
   OCI_LAYOUT_FILE,
-  blobPathIn,
   checkOciLayoutFile,
   mergeLayoutIndex,
   parseLayoutIndex,
   serializeIndex,
+  type LayoutIndex,
+} from '../oci/image-layout.js';
+import { InvalidDestinationError, checkedAsDestination } from './errors.js';
+import {
+  blobPathIn,
   type BlobSource,
   type ImageToWrite,
-  type LayoutIndex,
 } from './layout.js';
 
 export interface WriteOptions {
@@ -47,7 +51,8 @@ export async function inspectLayoutDir(dir: string): Promise<LayoutState> {
 
 /** Reads and validates an existing layout's `oci-layout` and `index.json`. */
 export async function readLayoutIndex(dir: string): Promise<LayoutIndex> {
-  checkOciLayoutFile(await fs.promises.readFile(path.join(dir, OCI_LAYOUT_FILE)), dir);
+  const layoutFile = await fs.promises.readFile(path.join(dir, OCI_LAYOUT_FILE));
+  checkedAsDestination(() => checkOciLayoutFile(layoutFile, dir));
   let bytes: Buffer;
   try {
     bytes = await fs.promises.readFile(path.join(dir, 'index.json'));
@@ -55,7 +60,7 @@ export async function readLayoutIndex(dir: string): Promise<LayoutIndex> {
     if (isErrno(err, 'ENOENT')) throw new InvalidDestinationError(dir, 'the layout has no index.json');
     throw err;
   }
-  return parseLayoutIndex(bytes, dir);
+  return checkedAsDestination(() => parseLayoutIndex(bytes, dir));
 }
 
 /** Copies one blob into a layout through a temporary in the same directory, then renames it into place. */
@@ -143,7 +148,7 @@ async function updateLayout(dir: string, image: ImageToWrite, source: BlobSource
  */
 export async function writeOciLayout(dir: string, image: ImageToWrite, source: BlobSource, options: WriteOptions = {}): Promise<void> {
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
-  await withDestinationLock(dir, options.signal, async () => {
+  await withLock(dir, `${dir}.lock`, options.signal, async () => {
     const state = await inspectLayoutDir(dir);
     if (state === 'layout') await updateLayout(dir, image, source, options);
     else await writeNewLayout(dir, image, source, options);

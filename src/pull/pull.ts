@@ -16,18 +16,17 @@ import { digestOf, isDigest, parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, MoteError, SizeMismatchError } from '../errors.js';
 import { parseReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { Descriptor } from '../registry/types.js';
+import type { Descriptor } from '../oci/descriptor.js';
 import { writeOciArchive, inspectArchive } from './archive.js';
 import { formatDestination, normalizeDestination, parseDestination, type PullDestination } from './destination.js';
-import { InvalidManifestError } from './errors.js';
+import { InvalidManifestError } from '../oci/errors.js';
 import { cacheBlobSource, type BlobPlacement, type ImageToWrite } from './layout.js';
 import { inspectLayoutDir, writeOciLayout } from './layout-writer.js';
-import { parseDocument, type ParsedDocument, type ParsedManifest } from './manifest.js';
-import { MAX_MANIFEST_BYTES } from '../registry/client.js';
-import { formatPlatform, hostPlatform, parsePlatform, selectManifest, type PlatformSpec } from './platform.js';
+import { MAX_MANIFEST_BYTES, parseDocument, type ParsedDocument, type ParsedManifest } from '../oci/manifest.js';
+import { formatPlatform, hostPlatform, parsePlatform, selectManifest, type PlatformSpec } from '../oci/platform.js';
 import { loadRegistryMoteCache, type RegistryMoteCacheLike } from './registry.js';
-import { abortable, runPool, unwrapFetchError } from './concurrency.js';
-import { throwIfAborted } from './fs-util.js';
+import { runPool, unwrapFetchError } from './concurrency.js';
+import { raceSignal, throwIfAborted } from '../internal/abort.js';
 
 /** Where a blob's bytes came from in this pull. */
 export type BlobSourceKind = 'registry' | 'cache';
@@ -330,7 +329,7 @@ export async function pull(reference: string | Reference, destination: string | 
       try {
         // Opening a reader makes the through-cache populate itself from the registry (verified, once per digest
         // across processes); the reader itself is not needed.
-        const reader = await abortable(cache.moteReaderAt(d.digest), signal);
+        const reader = await raceSignal(cache.moteReaderAt(d.digest), signal);
         const size = reader.size;
         await reader.close();
         // The content matches the digest, so a different size means the manifest lied about it.

@@ -4,21 +4,13 @@
  */
 import { InvalidDigestError, InvalidReferenceError } from '../errors.js';
 import { parseDigest } from '../digest/index.js';
+import { MAX_NAME_LENGTH, isValidPathComponent, isValidRegistryHost, isValidTag } from '../oci/names.js';
 
 /** The registry a reference without one names. */
 export const DEFAULT_REGISTRY = 'docker.io';
 /** The tag a reference with neither tag nor digest gets. */
 export const DEFAULT_TAG = 'latest';
 
-// A domain component: alphanumerics, with inner hyphens. A registry is components joined by '.', or a bracketed
-// IPv6 address, optionally with a port.
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const REGISTRY_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
-// A path component: lowercase alphanumerics, separated by '.', '_', '__' or any number of '-'.
-const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG_RE = /^[\w][\w.-]{0,127}$/;
-/** The distribution spec's limit on `registry/repository`. */
-const MAX_NAME_LENGTH = 255;
 
 /**
  * A parsed, normalised reference. Immutable. `toString()` is canonical: two strings naming the same image (e.g.
@@ -76,17 +68,17 @@ function validateParts(
   parts: { registry: string; repository: string; tag?: string | undefined; digest?: string | undefined },
 ): void {
   const name = `${parts.registry}/${parts.repository}`;
-  if (!REGISTRY_RE.test(parts.registry)) throw new InvalidReferenceError(display, `invalid registry ${JSON.stringify(parts.registry)}`);
+  if (!isValidRegistryHost(parts.registry)) throw new InvalidReferenceError(display, `invalid registry ${JSON.stringify(parts.registry)}`);
   validateRepository(display, parts.repository);
   if (name.length > MAX_NAME_LENGTH) throw new InvalidReferenceError(display, `name longer than ${MAX_NAME_LENGTH} characters`);
-  if (parts.tag !== undefined && !TAG_RE.test(parts.tag)) throw new InvalidReferenceError(display, `invalid tag ${JSON.stringify(parts.tag)}`);
+  if (parts.tag !== undefined && !isValidTag(parts.tag)) throw new InvalidReferenceError(display, `invalid tag ${JSON.stringify(parts.tag)}`);
   if (parts.digest !== undefined) checkDigest(display, parts.digest);
 }
 
 function validateRepository(display: string, repository: string): void {
   if (repository === '') throw new InvalidReferenceError(display, 'empty repository');
   for (const component of repository.split('/')) {
-    if (!PATH_COMPONENT_RE.test(component)) {
+    if (!isValidPathComponent(component)) {
       throw new InvalidReferenceError(
         display,
         component === ''
@@ -144,7 +136,7 @@ export function parseReference(s: string): Reference {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new InvalidReferenceError(s, `invalid tag ${JSON.stringify(tag)}`);
+    if (!isValidTag(tag)) throw new InvalidReferenceError(s, `invalid tag ${JSON.stringify(tag)}`);
   }
 
   let registry = DEFAULT_REGISTRY;

@@ -34,12 +34,12 @@ import {
   tlsFailureCode,
   type ResolvedRetryOptions,
 } from './retry.js';
+import { MANIFEST_ACCEPT } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/descriptor.js';
 import {
-  MANIFEST_ACCEPT,
   type BlobResponse,
   type Credential,
   type CredentialSource,
-  type Descriptor,
   type FetchedManifest,
   type RegistryClientOptions,
   type RegistryEvent,
@@ -51,8 +51,8 @@ type Undici = typeof import('undici');
 let undiciModule: Promise<Undici> | undefined;
 const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 
-/** Manifests larger than this are refused (the limit distribution and containerd apply). */
-export const MAX_MANIFEST_BYTES = 4 << 20;
+import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+export { MAX_MANIFEST_BYTES };
 /** Error documents, token responses and tag lists are read up to this size. */
 const MAX_ERROR_BODY_BYTES = 64 << 10;
 const MAX_JSON_BYTES = 4 << 20;

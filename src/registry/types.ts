@@ -3,6 +3,7 @@
  * (the registry-backed MoteCache, `pull`) uses only what is declared here.
  */
 import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
 
 /** A repository in a registry. `Reference` (from `src/reference`) satisfies it. */
 export interface RepositoryName {
@@ -11,49 +12,6 @@ export interface RepositoryName {
   /** `library/alpine`, `foo/bar`. */
   readonly repository: string;
 }
-
-/** OCI platform of an image manifest in an index. */
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
-
-/** An OCI content descriptor. */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: Platform;
-  annotations?: Record<string, string>;
-  urls?: string[];
-  artifactType?: string;
-}
-
-export const MediaType = {
-  OciManifest: 'application/vnd.oci.image.manifest.v1+json',
-  OciIndex: 'application/vnd.oci.image.index.v1+json',
-  OciConfig: 'application/vnd.oci.image.config.v1+json',
-  OciLayerTarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  OciLayerTar: 'application/vnd.oci.image.layer.v1.tar',
-  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  DockerConfig: 'application/vnd.docker.container.image.v1+json',
-  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-} as const;
-
-/**
- * Sent as `Accept` on every manifest request. The OCI types must be there: distribution answers an OCI manifest
- * requested without them with `404 MANIFEST_UNKNOWN`, even by digest.
- */
-export const MANIFEST_ACCEPT: readonly string[] = [
-  MediaType.OciManifest,
-  MediaType.OciIndex,
-  MediaType.DockerManifest,
-  MediaType.DockerManifestList,
-];
 
 export interface RequestOptions {
   /** Aborts the request, its retries and its backoff waits; the body is closed. Rejects with `AbortError`. */

@@ -1,6 +1,6 @@
 import type { StoreLayout } from './layout.js';
 import type { UseIndex } from './index-db.js';
-import { nowMicros } from '../util/clock.js';
+import { nowMicros } from '../internal/clock.js';
 
 /**
  * What the store's parts (ingest, reader, prune, verify) share: the layout, the index and the options that

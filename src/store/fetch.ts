@@ -46,14 +46,16 @@ import {
   FallbackFetchError,
   MoteNotFoundError,
   SizeMismatchError,
-  asStoreError,
-  isErrno,
 } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
+import { pidAlive } from '../internal/process.js';
+import { sleep } from '../internal/abort.js';
+import { asStoreError } from './errors.js';
 import { isRangeReadable, type MoteCache } from './types.js';
 import type { StoreContext } from './context.js';
 import type { StoreLayout } from './layout.js';
 import { publishSync } from './publish.js';
-import { fsyncDirSync, fsyncPathSync, unlinkBestEffort } from './fs-util.js';
+import { fsyncDirSync, fsyncPathSync, unlinkBestEffort } from '../internal/fs.js';
 
 /** Default for LOCK_STALE_MS; `MOTECACHE_FETCH_LOCK_STALE_MS` overrides it (tests, or slow shared filesystems). */
 const DEFAULT_LOCK_STALE_MS = 15_000;
@@ -960,18 +962,6 @@ function writeAllAt(fd: number, buf: Buffer, position: number): Promise<void> {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM'); // alive, just not ours to signal
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The sweep

@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ALGORITHMS, digestOf, isAlgorithm, parseDigest, type DigestAlgorithm } from '../digest/index.js';
-import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError, asStoreError, isErrno } from '../errors.js';
+import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
+import { asStoreError } from './errors.js';
+import { checkSize } from './check.js';
+import { verifyBytes } from '../digest/verifier.js';
 import {
   CommitMode,
   type MoteCache,
@@ -19,13 +23,13 @@ import {
 import { StoreContext } from './context.js';
 import { StoreLayout } from './layout.js';
 import { DEFAULT_MEDIA_TYPE, MoteIndex, NullIndex, type UseIndex } from './index-db.js';
-import { IngestStream, checkContent, ingestBytesSync, type IngestSpec } from './ingest.js';
+import { IngestStream, ingestBytesSync, type IngestSpec } from './ingest.js';
 import { publishSync } from './publish.js';
-import { hashFile } from './hash-file.js';
-import { checkSize, fsyncPathSync, unlinkBestEffort, unlinkQuiet } from './fs-util.js';
+import { verifyFile } from '../digest/hash-file.js';
+import { fsyncPathSync, lstatQuietSync, unlinkBestEffort, unlinkQuiet } from '../internal/fs.js';
 import {
   MoteReadStream,
-  contentMatches,
+  verifyOpenMote,
   createReaderAt,
   evictCorrupt,
   openMoteSync,
@@ -292,17 +296,12 @@ export class FileMoteCache implements MoteCache {
     }
     if (this.verifyOnRead === 'always') {
       // Random access cannot verify as it goes, so the whole mote is checked before the first byte is served.
-      let result: { ok: boolean; actual: string };
       try {
-        result = await contentMatches(mote);
+        await verifyOpenMote(mote);
       } catch (err) {
         releaseMote(mote);
+        if (err instanceof DigestMismatchError) evictCorrupt(this.#ctx, digest, mote.ino);
         throw err;
-      }
-      if (!result.ok) {
-        releaseMote(mote);
-        evictCorrupt(this.#ctx, digest, mote.ino);
-        throw new DigestMismatchError(digest, result.actual);
       }
     }
     return createReaderAt(mote);
@@ -339,10 +338,11 @@ export class FileMoteCache implements MoteCache {
       }
       if (off < size) data = data.subarray(0, off);
       if (this.verifyOnRead === 'always') {
-        const actual = digestOf(data, parseDigest(digest).algorithm);
-        if (actual !== digest) {
+        try {
+          verifyBytes(data, { digest });
+        } catch (err) {
           evictCorrupt(ctx, digest, fs.fstatSync(fd).ino);
-          throw new DigestMismatchError(digest, actual);
+          throw err;
         }
       }
     } finally {
@@ -387,7 +387,7 @@ export class FileMoteCache implements MoteCache {
     } catch (err) {
       throw asStoreError(err, this.root);
     }
-    const existing = statQuiet(blobPath);
+    const existing = lstatQuietSync(blobPath);
     if (existing && existing.ino === source.ino && existing.dev === source.dev) {
       // The caller handed us the blob itself (e.g. `moteRef(d)`): there is nothing to add, and nothing to remove.
       ctx.recordWrite(mote.digest, mediaType);
@@ -395,8 +395,7 @@ export class FileMoteCache implements MoteCache {
     }
     if (existing) {
       // Already here: nothing to publish. Still check the source, so a wrong file is reported, not swallowed.
-      const actual = await hashFile(sourcePath, algorithm);
-      checkContent({ digest: mote.digest, algorithm, size: mote.size }, actual.digest, actual.size);
+      await verifyFile(sourcePath, { digest: mote.digest, size: mote.size });
       ctx.recordWrite(mote.digest, mediaType); // first: a concurrent prune then sees the mote as just used
       if (mode === CommitMode.Move) unlinkQuiet(sourcePath);
       return;
@@ -418,8 +417,7 @@ export class FileMoteCache implements MoteCache {
       // Copy (or a move across filesystems): into the temporary first, never into the blob path.
       if (!movedIn) await fs.promises.copyFile(sourcePath, temp, fs.constants.COPYFILE_FICLONE);
       // Hash the temporary, not the source: the source could change between a check and a copy.
-      const actual = await hashFile(temp, algorithm);
-      checkContent({ digest: mote.digest, algorithm, size: mote.size }, actual.digest, actual.size);
+      await verifyFile(temp, { digest: mote.digest, size: mote.size });
       fs.chmodSync(temp, 0o444);
       if (this.durable) fsyncPathSync(temp);
       publishSync(ctx, temp, mote.digest);
@@ -511,14 +509,4 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** lstat, or undefined when there is nothing there. */
-function statQuiet(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
 }

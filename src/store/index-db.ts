@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../util/sqlite.js';
+import { openSqlite } from '../internal/sqlite.js';
 
 export const DEFAULT_MEDIA_TYPE = 'application/octet-stream';
 

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createDigester, digestOf, type DigestAlgorithm, type Digester } from '../digest/index.js';
-import { DigestMismatchError, SizeMismatchError, asStoreError } from '../errors.js';
+import { Verifier, verifyBytes, type DigestAlgorithm } from '../digest/index.js';
+import { SizeMismatchError } from '../errors.js';
+import { asStoreError } from './errors.js';
 import type { MoteInfo } from './types.js';
 import type { StoreContext } from './context.js';
-import { fsyncDirSync, unlinkBestEffort } from './fs-util.js';
+import { fsyncDirSync, unlinkBestEffort } from '../internal/fs.js';
 import { publishSync } from './publish.js';
 import { DEFAULT_MEDIA_TYPE } from './index-db.js';
 
@@ -18,12 +19,6 @@ export interface IngestSpec {
   mediaType?: string;
 }
 
-/** Throws the typed error if the content does not match the spec. Size first: it is the cheaper, clearer one. */
-export function checkContent(spec: IngestSpec, actualDigest: string, actualSize: number): void {
-  const label = spec.digest ?? actualDigest;
-  if (spec.size >= 0 && actualSize !== spec.size) throw new SizeMismatchError(label, spec.size, actualSize);
-  if (spec.digest !== undefined && actualDigest !== spec.digest) throw new DigestMismatchError(spec.digest, actualDigest);
-}
 
 /**
  * Stores bytes that are already in memory, synchronously: one file creation, one write, (fsync), one rename,
@@ -31,8 +26,7 @@ export function checkContent(spec: IngestSpec, actualDigest: string, actualSize:
  * does what pnpm's store does and stays synchronous; large buffers go through {@link IngestStream} instead.
  */
 export function ingestBytesSync(ctx: StoreContext, data: Uint8Array, spec: IngestSpec): MoteInfo {
-  const digest = digestOf(data, spec.algorithm);
-  checkContent(spec, digest, data.byteLength);
+  const digest = verifyBytes(data, spec);
   const mediaType = spec.mediaType ?? DEFAULT_MEDIA_TYPE;
   const info: MoteInfo = { digest, size: data.byteLength, mediaType };
   const blobPath = ctx.layout.blobPath(digest);
@@ -81,7 +75,7 @@ export class IngestStream extends Writable {
   readonly #ctx: StoreContext;
   readonly #spec: IngestSpec;
   readonly #temp: string;
-  readonly #digester: Digester;
+  readonly #verifier: Verifier;
   #fd = -1;
   #written = 0;
   #info: MoteInfo | undefined;
@@ -93,7 +87,7 @@ export class IngestStream extends Writable {
     this.#ctx = ctx;
     this.#spec = spec;
     this.#temp = ctx.layout.tempPath('ingest');
-    this.#digester = createDigester(spec.algorithm);
+    this.#verifier = new Verifier(spec);
   }
 
   /** The published mote, once `finish` has fired. */
@@ -149,10 +143,11 @@ export class IngestStream extends Writable {
       buffers.push(chunk);
       length += chunk.byteLength;
     }
-    const expected = this.#spec.size;
-    if (expected >= 0 && this.#written + length > expected) {
+    try {
       // Fail as soon as the source says more than announced: no point writing gigabytes we will throw away.
-      return callback(new SizeMismatchError(this.#spec.digest ?? '(digest not given)', expected, this.#written + length));
+      this.#verifier.ensureRoom(length);
+    } catch (err) {
+      return callback(err as Error);
     }
     this.#written += length;
     // Start the write first, then hash while the thread pool copies the same (read-only) buffers to the page
@@ -162,7 +157,7 @@ export class IngestStream extends Writable {
       (cb) => writevAll(fd, buffers, cb),
       (err) => callback(err ? this.#storeError(err) : null),
     );
-    for (const b of buffers) this.#digester.update(b);
+    for (const b of buffers) this.#verifier.update(b);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -183,8 +178,7 @@ export class IngestStream extends Writable {
     await this.#ioPromise((cb) => fs.close(fd, cb));
     if (this.destroyed) throw DESTROYED;
     // Everything below is synchronous: a destroy() cannot slip in between the checks and the publish.
-    const digest = this.#digester.digest();
-    checkContent(this.#spec, digest, this.#written);
+    const digest = this.#verifier.verify();
     // The bytes hashed are the bytes written: belt and braces against a short or foreign write.
     const onDisk = fs.statSync(this.#temp).size;
     if (onDisk !== this.#written) throw new SizeMismatchError(digest, this.#written, onDisk);

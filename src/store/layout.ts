@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../digest/index.js';
-import { fsyncDirSync, writeFileNoClobberSync } from './fs-util.js';
+import { fsyncDirSync, writeFileNoClobberSync } from '../internal/fs.js';
+import { pidAlive } from '../internal/process.js';
+import { INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, emptyLayoutIndex } from '../oci/image-layout.js';
 import { sweepFetchState } from './fetch.js';
 
 /**
@@ -79,17 +81,8 @@ export class StoreLayout {
     }
     const writeIfMissing = (file: string, content: string, durable: boolean): boolean =>
       writeFileNoClobberSync(file, content, { durable, temp: this.tempPath('layout'), mode: 0o644 });
-    let created = writeIfMissing(
-      path.join(this.root, 'oci-layout'),
-      JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n',
-      durable,
-    );
-    created =
-      writeIfMissing(
-        path.join(this.root, 'index.json'),
-        JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }) + '\n',
-        durable,
-      ) || created;
+    let created = writeIfMissing(path.join(this.root, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT + '\n', durable);
+    created = writeIfMissing(path.join(this.root, INDEX_FILE), JSON.stringify(emptyLayoutIndex()) + '\n', durable) || created;
     created =
       writeIfMissing(
         path.join(this.root, 'CACHEDIR.TAG'),
@@ -137,12 +130,5 @@ export class StoreLayout {
 
 /** Whether the process whose pid starts a temporary's name (`<pid>-<random>.<kind>`) is still running. */
 function ownerAlive(name: string): boolean {
-  const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, just not ours to signal
-  }
+  return pidAlive(Number(/^(\d+)-/.exec(name)?.[1]));
 }

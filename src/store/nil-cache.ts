@@ -1,6 +1,6 @@
 import { Writable, type Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
-import { checkSize } from './fs-util.js';
+import { checkSize } from './check.js';
 import { MoteNotFoundError } from '../errors.js';
 import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult } from './types.js';
 

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
-import { AbortError, InvalidArgumentError, isErrno } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
+import { throwIfAborted } from '../internal/abort.js';
+import { acquireLock } from '../internal/lockfile.js';
 import type { PruneOptions, PruneResult } from './types.js';
 import { openReaders, type StoreContext } from './context.js';
-import { fsyncDirSync } from './fs-util.js';
-import { nowMicros } from '../util/clock.js';
+import { fsyncDirSync } from '../internal/fs.js';
+import { nowMicros } from '../internal/clock.js';
 import { uniqueBytes, walkBlobs, type BlobEntry } from './walk.js';
 import path from 'node:path';
 
@@ -31,7 +34,8 @@ export async function prune(ctx: StoreContext, maxSize: number, options: PruneOp
     throw new InvalidArgumentError(`prune: maxSize must be a non-negative integer of bytes, got ${maxSize}`);
   }
   const { signal } = options;
-  const release = await acquirePruneLock(ctx, signal);
+  // Only serializes prunes: a lost lock costs at most wasted work.
+  const release = await acquireLock(ctx.layout.pruneLockTarget, `${ctx.layout.pruneLockTarget}.lock`, signal);
   try {
     return await pruneLocked(ctx, maxSize, signal);
   } finally {
@@ -127,27 +131,4 @@ function removable(ctx: StoreContext, e: BlobEntry, scanStart: number): boolean 
   return latest === undefined || latest < scanStart;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError(signal.reason);
-}
 
-async function acquirePruneLock(ctx: StoreContext, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
-  for (;;) {
-    throwIfAborted(signal);
-    try {
-      // Loaded on first prune only: it pulls in graceful-fs, ~60 ms of start-up every other CLI command is spared.
-      const { default: lockfile } = await import('proper-lockfile');
-      return await lockfile.lock(ctx.layout.pruneLockTarget, {
-        realpath: false,
-        lockfilePath: `${ctx.layout.pruneLockTarget}.lock`,
-        stale: 30_000,
-        update: 5_000,
-        retries: 0,
-        onCompromised: () => undefined, // the lock only serializes prunes; a lost one costs at most wasted work
-      });
-    } catch (err) {
-      if (!isErrno(err, 'ELOCKED')) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StoreContext } from './context.js';
-import { fsyncDirSync, unlinkQuiet } from './fs-util.js';
+import { fsyncDirSync, unlinkQuiet } from '../internal/fs.js';
 
 /**
  * Publishes a verified, already fsynced (when durable) temporary at the blob path of `digest`.

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
-import { createDigester, parseDigest, type Digester } from '../digest/index.js';
-import { DigestMismatchError, MoteError, isErrno } from '../errors.js';
+import { Verifier } from '../digest/verifier.js';
+import { verifyFd } from '../digest/hash-file.js';
+import { ErrorCategory, MoteError } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
 import type { MoteReaderAt } from './types.js';
 import { openReaders, type StoreContext } from './context.js';
-import { unlinkBestEffort, unlinkQuiet } from './fs-util.js';
-import { hashFd } from './hash-file.js';
+import { unlinkBestEffort, unlinkQuiet } from '../internal/fs.js';
 
 /** An open mote: a file descriptor on the blob's inode, plus the private read link if one was made. */
 export interface OpenMote {
@@ -101,7 +102,7 @@ interface ReadResult {
  */
 export class MoteReadStream extends Readable {
   readonly #mote: OpenMote;
-  readonly #digester: Digester | undefined;
+  readonly #verifier: Verifier | undefined;
   readonly #onCorrupt: (() => void) | undefined;
   #position = 0;
   #inflight = false;
@@ -114,7 +115,8 @@ export class MoteReadStream extends Readable {
     super({ highWaterMark: READ_CHUNK });
     this.#mote = mote;
     if (verify) {
-      this.#digester = createDigester(parseDigest(mote.digest).algorithm);
+      // Digest only: a mote's size is whatever its verified bytes were when published.
+      this.#verifier = new Verifier({ digest: mote.digest });
       this.#onCorrupt = verify.onCorrupt;
     }
   }
@@ -146,18 +148,17 @@ export class MoteReadStream extends Readable {
     // Read ahead while this chunk is hashed and handed on (at most one read in flight, one chunk waiting).
     if (this.#position < this.#mote.size) this.#startRead();
     const chunk = n === buffer.byteLength ? buffer : buffer.subarray(0, n);
-    this.#digester?.update(chunk);
+    this.#verifier?.update(chunk);
     this.push(chunk);
   }
 
   #end(): void {
-    if (this.#digester) {
-      const actual = this.#digester.digest();
-      if (actual !== this.#mote.digest) {
-        this.#onCorrupt?.();
-        this.destroy(new DigestMismatchError(this.#mote.digest, actual));
-        return;
-      }
+    try {
+      this.#verifier?.verify();
+    } catch (err) {
+      this.#onCorrupt?.();
+      this.destroy(err as Error);
+      return;
     }
     this.push(null);
   }
@@ -206,7 +207,7 @@ export function createReaderAt(mote: OpenMote): MoteReaderAt {
   return {
     size: mote.size,
     read(buffer, offset, length, position) {
-      if (closed) return Promise.reject(new MoteError('ERR_MOTE_READER_CLOSED', `reader of ${mote.digest} is closed`));
+      if (closed) return Promise.reject(new MoteError('ERR_MOTE_READER_CLOSED', `reader of ${mote.digest} is closed`, { category: ErrorCategory.Invalid }));
       inFlight++;
       return new Promise((resolve, reject) => {
         fs.read(mote.fd, buffer, offset, length, position, (err, n) => {
@@ -221,8 +222,7 @@ export function createReaderAt(mote: OpenMote): MoteReaderAt {
   };
 }
 
-/** Re-hashes an open mote from its descriptor; true if it matches its digest. */
-export async function contentMatches(mote: OpenMote): Promise<{ ok: boolean; actual: string }> {
-  const { digest } = await hashFd(mote.fd, parseDigest(mote.digest).algorithm);
-  return { ok: digest === mote.digest, actual: digest };
+/** Re-hashes an open mote from its descriptor; rejects with DigestMismatchError if it is not what its name says. */
+export async function verifyOpenMote(mote: OpenMote): Promise<void> {
+  await verifyFd(mote.fd, { digest: mote.digest });
 }

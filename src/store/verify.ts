@@ -3,7 +3,7 @@ import { parseDigest } from '../digest/index.js';
 import { AbortError } from '../errors.js';
 import type { VerifyResult } from './types.js';
 import type { StoreContext } from './context.js';
-import { hashFd } from './hash-file.js';
+import { hashFd } from '../digest/hash-file.js';
 import { evictCorrupt } from './reader.js';
 import { walkBlobs } from './walk.js';
 

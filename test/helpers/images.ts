@@ -13,7 +13,8 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { MediaType, type Descriptor, type Platform } from '../../src/registry/types.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import type { Descriptor, Platform } from '../../src/oci/descriptor.js';
 
 export interface LayerSpec {
   /** Bytes of file content in the layer (the blob is this plus tar framing, and gzip overhead when compressed). */

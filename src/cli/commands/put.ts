@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { MoteInfo } from '../../store/types.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { counted, createProgress, progressEnabled } from '../progress.js';
-import { parseSize } from '../../util/size.js';
+import { parseSize } from '../../internal/size.js';
 
 interface PutOptions {
   mediaType?: string;

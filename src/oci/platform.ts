@@ -4,7 +4,7 @@
  * as `arm64` = `arm64/v8`, and ARM variants running older ones).
  */
 import os from 'node:os';
-import type { Descriptor, Platform } from '../registry/types.js';
+import type { Descriptor, Platform } from './descriptor.js';
 import { InvalidPlatformError, PlatformNotFoundError } from './errors.js';
 
 /** What `pull` matches against: `os`, `architecture`, and the variant when it matters. */

@@ -157,19 +157,19 @@ export class CacheUnavailableError extends MoteError {
 }
 
 /**
- * The fallback kept failing: five attempts in a row brought no new byte (or a
- * fallback without `moteReaderFrom` failed that often before the end). `cause` is the last failure. Nothing was
+ * A pull-through fetch kept failing: five attempts in a row brought no new byte from the source (or a source
+ * without `moteReaderFrom` failed that often before the end). `cause` is the last failure. Nothing was
  * published; the bytes received so far stay in `.mote/partial/` for the next attempt to resume (the sweep
  * removes them once stale).
  */
-export class FallbackFetchError extends MoteError {
+export class FetchFailedError extends MoteError {
   readonly digest: string;
   readonly attempts: number;
   readonly received: number;
   constructor(digest: string, attempts: number, received: number, cause: unknown) {
     super(
       'ERR_MOTE_FETCH_FAILED',
-      `mote ${digest}: fallback download failed after ${attempts} attempts (${received} bytes kept for a resume): ${
+      `mote ${digest}: download from the source failed after ${attempts} attempts (${received} bytes kept for a resume): ${
         cause instanceof Error ? cause.message : String(cause)
       }`,
       { cause, category: ErrorCategory.Unavailable },
@@ -179,3 +179,8 @@ export class FallbackFetchError extends MoteError {
     this.received = received;
   }
 }
+
+/** @deprecated The earlier name of {@link FetchFailedError} (same class, same code). */
+export const FallbackFetchError = FetchFailedError;
+/** @deprecated The earlier name of {@link FetchFailedError}. */
+export type FallbackFetchError = FetchFailedError;

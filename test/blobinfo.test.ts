@@ -9,7 +9,7 @@ import {
   openBlobInfoCache,
   type BlobInfoCache,
 } from '../src/index.js';
-import { blobInfoCacheConformance } from './blobinfo-conformance.js';
+import { blobInfoCacheConformance } from './conformance/blobinfo-cache.js';
 import { makeTempDir } from './helpers/tmp.js';
 import { killLiveChildren, lastJson, sendGo, startChild } from './helpers/children.js';
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { FileMoteCache, NilCache, type FileMoteCacheOptions } from '../src/index.js';
-import { moteCacheConformance, type Harness } from './conformance.js';
+import { FileMoteCache, NilCache, PullThroughCache, type FileMoteCacheOptions } from '../src/index.js';
+import { moteCacheConformance, type Harness } from './conformance/mote-cache.js';
+import { moteProviderConformance } from './conformance/mote-provider.js';
 import { CountingCache } from './helpers/counting-cache.js';
 
-type FallbackMode = 'none' | 'fallback' | 'populate';
+type FallbackMode = 'none' | 'fallback' | 'populate' | 'decorator';
 
 function fileHarness(options: FileMoteCacheOptions, fallbackMode: FallbackMode) {
   return async (scratch: string): Promise<Harness> => {
@@ -17,12 +18,14 @@ function fileHarness(options: FileMoteCacheOptions, fallbackMode: FallbackMode) 
       opened.push(fallbackStore);
     }
     const make = () => {
+      const shorthand = counting && fallbackMode !== 'decorator';
       const c = new FileMoteCache(root, {
         ...options,
-        ...(counting ? { fallback: counting, populateFromFallback: fallbackMode === 'populate' } : {}),
+        ...(shorthand ? { fallback: counting, populateFromFallback: fallbackMode === 'populate' } : {}),
       });
       opened.push(c);
-      return c;
+      // The decorator spelled out: the same contract as the `populateFromFallback` shorthand.
+      return fallbackMode === 'decorator' ? new PullThroughCache(c, counting!) : c;
     };
     const cache = make();
     return {
@@ -49,7 +52,7 @@ for (const linkOnRead of [true, false]) {
     for (const fallback of ['none', 'fallback', 'populate'] as const) {
       const name = `FileMoteCache linkOnRead=${linkOnRead} durable=${durable} fallback=${fallback}`;
       moteCacheConformance(name, fileHarness({ linkOnRead, durable }, fallback), {
-        kind: 'store',
+        keepsContent: true,
         populatesFromFallback: fallback === 'populate',
       });
     }
@@ -57,12 +60,31 @@ for (const linkOnRead of [true, false]) {
 }
 
 moteCacheConformance('FileMoteCache verifyOnRead=always', fileHarness({ verifyOnRead: 'always', durable: false }, 'populate'), {
-  kind: 'store',
+  keepsContent: true,
   populatesFromFallback: true,
 });
 
-moteCacheConformance(
-  'NilCache',
-  async () => ({ cache: new NilCache(), cleanup: async () => {} }),
-  { kind: 'nil' },
-);
+moteCacheConformance('PullThroughCache over a FileMoteCache', fileHarness({ durable: false }, 'decorator'), {
+  keepsContent: true,
+  populatesFromFallback: true,
+});
+
+moteCacheConformance('NilCache', async () => ({ cache: new NilCache(), cleanup: async () => {} }), { keepsContent: false });
+
+moteProviderConformance('FileMoteCache', async (scratch) => {
+  const cache = new FileMoteCache(path.join(scratch, 'cache'), { durable: false });
+  return { provider: cache, seed: async (data) => (await cache.put(data)).digest, cleanup: () => cache.close() };
+});
+
+moteProviderConformance('PullThroughCache (motes seeded in its source)', async (scratch) => {
+  const local = new FileMoteCache(path.join(scratch, 'cache'), { durable: false });
+  const source = new FileMoteCache(path.join(scratch, 'source'), { durable: false });
+  return {
+    provider: new PullThroughCache(local, source),
+    seed: async (data) => (await source.put(data)).digest,
+    cleanup: async () => {
+      await local.close();
+      await source.close();
+    },
+  };
+});

@@ -11,7 +11,7 @@ import {
   digestOf,
   redisCacheKeys,
 } from '../src/index.js';
-import { blobDescriptorCacheConformance, layerInfoCacheConformance, type RawInspector } from './descriptor-cache-conformance.js';
+import { blobDescriptorCacheConformance, layerInfoCacheConformance, type RawInspector } from './conformance/descriptor-cache.js';
 import { findRedisServer, freePort, redisUnavailableReason, startRedis, type RedisServer } from './helpers/redis.js';
 
 const haveRedis = !!findRedisServer();

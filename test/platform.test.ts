@@ -7,7 +7,7 @@ import { ExitCode, exitCodeFor } from '../src/cli/exit-codes.js';
 import { MoteError } from '../src/errors.js';
 import { InvalidDestinationError, UnsafeArchiveError } from '../src/pull/errors.js';
 import { InvalidPlatformError, PlatformNotFoundError, InvalidManifestError } from '../src/oci/errors.js';
-import { formatDestination, normalizeDestination, parseDestination } from '../src/pull/destination.js';
+import { formatDestination, normalizeDestination, parseDestination } from '../src/pull/destination/parse.js';
 import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../src/oci/image-layout.js';
 import { parseDocument } from '../src/oci/manifest.js';
 import { validateDescriptor, type Descriptor } from '../src/oci/descriptor.js';

@@ -22,14 +22,12 @@ import {
   NoSpaceError,
   SizeMismatchError,
   isRangeReadable,
-  type CommitMode,
-  type MoteCache,
   type MoteInfo,
+  type MoteProvider,
   type MoteReaderAt,
-  type PruneResult,
   type RangeReadable,
 } from '../src/index.js';
-import type { FallbackProgress } from '../src/store/fetch.js';
+import type { FallbackProgress } from '../src/store/pullthrough/types.js';
 import { killLiveChildren, lastJson, pollUntil, startChild, sendGo, type ChildResult } from './helpers/children.js';
 import { deadPid, makeTempDir, randomData, readAll, temporaries } from './helpers/tmp.js';
 
@@ -50,11 +48,11 @@ interface Fault {
 }
 
 /**
- * A hand-written fake, for fault injection only: a read-only MoteCache over a real FileMoteCache holding the
+ * A hand-written fake, for fault injection only: a MoteProvider (the read role) over a real FileMoteCache holding the
  * data. Each stream it opens takes the next fault from `faults` (then `always`, if set). Counts calls and bytes
  * served. Without RangeReadable (see FaultyRangeFallback).
  */
-class FaultyFallback implements MoteCache {
+class FaultyFallback implements MoteProvider {
   readonly calls: Array<{ method: 'moteReader' | 'moteReaderFrom'; offset: number }> = [];
   served = 0;
   faults: Fault[] = [];
@@ -62,14 +60,6 @@ class FaultyFallback implements MoteCache {
   /** Announce this size in `find` instead of the real one. */
   announcedSize: number | undefined;
   constructor(readonly inner: FileMoteCache) {}
-  async initialize(): Promise<void> {}
-  isDirty(): boolean {
-    return false;
-  }
-  async refresh(): Promise<boolean> {
-    return false;
-  }
-  async update(): Promise<void> {}
   moteExists(d: string): Promise<boolean> {
     return this.inner.moteExists(d);
   }
@@ -79,21 +69,6 @@ class FaultyFallback implements MoteCache {
   }
   moteRef(): string {
     return '';
-  }
-  async createMote(): Promise<MoteInfo> {
-    throw new Error('FaultyFallback is read-only');
-  }
-  async moteWriter(): Promise<never> {
-    throw new Error('FaultyFallback is read-only');
-  }
-  async commitMote(_p: string, _m: MoteInfo, _mode: CommitMode): Promise<void> {
-    throw new Error('FaultyFallback is read-only');
-  }
-  async removeMote(): Promise<void> {
-    throw new Error('FaultyFallback is read-only');
-  }
-  async prune(): Promise<PruneResult> {
-    return { removed: 0, freedBytes: 0, remainingBytes: 0 };
   }
   moteReaderAt(d: string): Promise<MoteReaderAt> {
     return this.inner.moteReaderAt(d);
@@ -184,7 +159,7 @@ describe('populate from a fallback, in one process', () => {
   afterEach(async () => {
     for (const c of opened.splice(0)) await c.close();
   });
-  const open = (fallback: MoteCache, extra: { onFallbackProgress?: (e: FallbackProgress) => void } = {}): FileMoteCache => {
+  const open = (fallback: MoteProvider, extra: { onFallbackProgress?: (e: FallbackProgress) => void } = {}): FileMoteCache => {
     const c = new FileMoteCache(root, { fallback, populateFromFallback: true, durable: false, ...extra });
     opened.push(c);
     return c;
@@ -205,7 +180,7 @@ describe('populate from a fallback, in one process', () => {
     const cache = open(fb, { onFallbackProgress: (e) => progress.push(e) });
     expect((await cache.get(digest)).equals(data)).toBe(true);
     expect(fb.calls).toEqual([
-      { method: 'moteReader', offset: 0 },
+      { method: 'moteReaderFrom', offset: 0 },
       { method: 'moteReaderFrom', offset: cut },
     ]);
     expect(fb.served).toBe(data.length);
@@ -371,7 +346,7 @@ describe('populate from a fallback, in one process', () => {
     expect((await cache.get(digest)).equals(data)).toBe(true);
     expect(fb.calls).toEqual([
       { method: 'moteReaderFrom', offset: 500_000 },
-      { method: 'moteReader', offset: 0 },
+      { method: 'moteReaderFrom', offset: 0 },
     ]);
     expect(blobsIn(root)).toEqual([hexOf(digest)]);
     expect(fs.existsSync(partialPath(root, digest))).toBe(false);
@@ -388,7 +363,7 @@ describe('populate from a fallback, in one process', () => {
     fb.always = { corruptAt: 700_000 };
     const cache = open(fb);
     await expect(cache.get(digest)).rejects.toBeInstanceOf(DigestMismatchError);
-    expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReader']);
+    expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReaderFrom']);
     expect(blobsIn(root)).toEqual([]);
     expect(fs.existsSync(partialPath(root, digest))).toBe(false);
   });
@@ -424,7 +399,9 @@ describe('populate from a fallback, in one process', () => {
     const cache = open(fb);
     for (const code of ['ERR_REGISTRY_AUTH', 'ERR_REGISTRY_UNAVAILABLE', 'ERR_REGISTRY_RATE_LIMITED', 'ERR_MOTE_FETCH_FAILED']) {
       fb.calls.length = 0;
-      fb.faults = [{ openError: Object.assign(new Error(`refused (${code})`), { code }) }];
+      // As the real typed errors do, each says what kind of failure it is: refused, or already retried upstream.
+      const category = code === 'ERR_REGISTRY_AUTH' ? 'denied' : 'unavailable';
+      fb.faults = [{ openError: Object.assign(new Error(`refused (${code})`), { code, category }) }];
       await expect(cache.get(digest)).rejects.toMatchObject({ code });
       expect(fb.calls.length, code).toBe(1);
     }
@@ -614,7 +591,7 @@ describe('populate across processes', () => {
     }
     const opens = readLog(log).filter((l) => l.ev === 'open');
     expect(opens.map((l) => l.digest).sort()).toEqual([...digests].sort());
-    for (const o of opens) expect(o).toMatchObject({ method: 'moteReader', offset: 0 });
+    for (const o of opens) expect(o).toMatchObject({ method: 'moteReaderFrom', offset: 0 });
     const served = readLog(log).filter((l) => l.ev === 'end').reduce((s, l) => s + l.bytes!, 0);
     expect(served).toBe(3 * 8 * MIB);
     expect(blobsIn(root).sort()).toEqual(digests.map(hexOf).sort());
@@ -686,7 +663,7 @@ describe('populate across processes', () => {
     const cache = new FileMoteCache(root, { fallback: fb, populateFromFallback: true });
     try {
       expect((await cache.get(digest)).equals(data)).toBe(true);
-      expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReader']);
+      expect(fb.calls.map((c) => c.method)).toEqual(['moteReaderFrom', 'moteReaderFrom']);
       expect(blobsIn(root)).toEqual([hexOf(digest)]);
       expect(fs.existsSync(partialPath(root, digest))).toBe(false);
     } finally {
@@ -711,7 +688,7 @@ describe('populate across processes', () => {
     expect(rep.results[0]).toMatchObject({ digest, actual: digest, size: 16 * MIB });
     const opens = readLog(log).filter((l) => l.ev === 'open');
     expect(opens).toHaveLength(2);
-    expect(opens[0]).toMatchObject({ pid: holder.child.pid, method: 'moteReader', offset: 0 });
+    expect(opens[0]).toMatchObject({ pid: holder.child.pid, method: 'moteReaderFrom', offset: 0 });
     expect(opens[1]).toMatchObject({ pid: waiter.child.pid, method: 'moteReaderFrom' });
     expect(opens[1]!.offset).toBeGreaterThanOrEqual(MIB);
     expect(blobsIn(root)).toEqual([hexOf(digest)]);
@@ -888,7 +865,7 @@ describe('populate across processes', () => {
     for (const copy of rep.results) for (const res of copy) expect(res).toMatchObject({ actual: res.digest, size: 4 * MIB });
     const opens = readLog(log).filter((l) => l.ev === 'open');
     expect(opens.map((l) => l.digest).sort()).toEqual([...digests].sort());
-    for (const o of opens) expect(o).toMatchObject({ method: 'moteReader', offset: 0 });
+    for (const o of opens) expect(o).toMatchObject({ method: 'moteReaderFrom', offset: 0 });
   });
 
   it('SIGKILL at random points of download and publish: no wrong file ever appears in blobs/, the last run completes', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileMoteCache } from '../src/store/file-cache.js';
 import { pull, type PullProgressEvent } from '../src/pull/index.js';
 import { PlatformNotFoundError } from '../src/oci/errors.js';
-import { readLayoutIndex } from '../src/pull/layout-writer.js';
+import { readLayoutIndex } from '../src/pull/destination/oci-dir.js';
 import { REF_NAME_ANNOTATION } from '../src/oci/image-layout.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { RegistryAuthError, RegistryNotFoundError } from '../src/registry/errors.js';

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { FileMoteCache, MemoryBlobInfoCache, digestOf, locateLayerDigest } from '../src/index.js';
-import { RegistryClient, RegistryMoteCache, UnsupportedOperationError, type TransferEvent } from '../src/registry/index.js';
-import { moteCacheConformance } from './conformance.js';
+import { RegistryClient, RegistryMoteCache, type TransferEvent } from '../src/registry/index.js';
+import { moteProviderConformance } from './conformance/mote-provider.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from './helpers/registry.js';
 import { FaultInjectingProxy } from './helpers/fault-proxy.js';
 import { makeTempDir, randomData, readAll } from './helpers/tmp.js';
@@ -27,12 +27,12 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
   });
 
   let n = 0;
-  moteCacheConformance(
-    'RegistryMoteCache (read-only, real registry)',
+  moteProviderConformance(
+    'RegistryMoteCache (real registry)',
     async () => {
       const repo = `${reg.host}/conformance/r${n++}`;
       return {
-        cache: new RegistryMoteCache(repo, client),
+        provider: new RegistryMoteCache(repo, client),
         seed: async (data: Buffer) => {
           const d = digestOf(data);
           await client.pushBlob(repo, d, data);
@@ -41,7 +41,6 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
         cleanup: async () => {},
       };
     },
-    { kind: 'readonly' },
   );
 
   it('a FileMoteCache with it as fallback serves a verified local copy: one download for 8 concurrent readers', async () => {
@@ -100,11 +99,11 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
     expect(refs.map(String)).toEqual([`${reg.host}/cache/info@${d}`]);
   });
 
-  it('writes are refused; a missing blob is MoteNotFoundError; moteRef is the blob URL', async () => {
+  it('has the read role only; a missing blob is MoteNotFoundError; moteRef is the blob URL', async () => {
     const remote = new RegistryMoteCache(`${reg.host}/cache/ro`, client);
     const d = digestOf('nope');
-    await expect(remote.createMote(d, 'x/y', 4)).rejects.toBeInstanceOf(UnsupportedOperationError);
-    await expect(remote.moteWriter(d)).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    // A registry is written with RegistryClient.pushBlob, never through a cache: no write or manage methods at all.
+    for (const method of ['createMote', 'moteWriter', 'commitMote', 'removeMote', 'prune']) expect(method in remote, method).toBe(false);
     await expect(remote.moteReader(d)).rejects.toMatchObject({ code: 'ERR_MOTE_NOT_FOUND' });
     await expect(remote.moteReaderAt(d)).rejects.toMatchObject({ code: 'ERR_MOTE_NOT_FOUND' });
     expect(remote.moteRef(d)).toBe(`http://${reg.host}/v2/cache/ro/blobs/${d}`);
@@ -127,7 +126,7 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
       const wrong = Buffer.from(data);
       wrong[100] = wrong[100]! ^ 1;
       proxy.rule = (r) =>
-        r.method === 'GET' && r.path.includes('/blobs/') ? { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: wrong.toString('latin1') } : 'pass';
+        r.method === 'GET' && r.path.includes('/blobs/') ? { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: wrong } : 'pass';
       const remote = new RegistryMoteCache(`${proxy.host}/cache/lies`, client);
       await expect(readAll(await remote.moteReader(d))).rejects.toMatchObject({ code: 'ERR_MOTE_DIGEST_MISMATCH', expected: d });
       const scratch = makeTempDir();

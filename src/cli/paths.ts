@@ -1,32 +1,9 @@
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { defaultCacheDir, type CacheDirEnv } from '../store/default-dir.js';
 
-/** The environment variables {@link defaultCacheDir} reads. */
-export interface CacheDirEnv {
-  MOTE_CACHE_DIR?: string | undefined;
-  XDG_CACHE_HOME?: string | undefined;
-  HOME?: string | undefined;
-}
+export { defaultCacheDir, type CacheDirEnv };
 
-/**
- * The cache directory used when `--cache` is not given, in order of preference:
- * 1. `$MOTE_CACHE_DIR` (relative values are resolved against `cwd`);
- * 2. `$XDG_CACHE_HOME/motecache` (ignored unless absolute, as the XDG Base Directory spec requires);
- * 3. `$HOME/.cache/motecache`, falling back to the OS's idea of the home directory when `$HOME` is unset.
- * Empty variables count as unset.
- */
-export function defaultCacheDir(
-  env: CacheDirEnv = process.env,
-  options: { cwd?: string; homedir?: () => string } = {},
-): string {
-  const cwd = options.cwd ?? process.cwd();
-  if (env.MOTE_CACHE_DIR) return path.resolve(cwd, env.MOTE_CACHE_DIR);
-  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'motecache');
-  const home = env.HOME || (options.homedir ?? homedir)();
-  return path.join(home, '.cache', 'motecache');
-}
-
-/** The cache directory for a `--cache` value (resolved against `cwd`), else {@link defaultCacheDir}. */
+/** The cache directory for a `--cache` value (resolved against `cwd`), else the store's default directory. */
 export function resolveCacheDir(flag: string | undefined, env: CacheDirEnv = process.env, cwd = process.cwd()): string {
   return flag ? path.resolve(cwd, flag) : defaultCacheDir(env, { cwd });
 }

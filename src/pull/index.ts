@@ -2,9 +2,21 @@
  * `pull`: an image or artifact through the mote cache into an OCI layout (`oci:`) or archive (`oci-archive:`).
  * This module loads the registry client and tar-stream only when a pull runs.
  */
-export { pull, defaultPullCacheDir, type PullOptions, type PullResult, type PullProgressEvent, type PulledManifest, type BlobSourceKind } from './pull.js';
-export { parseDestination, formatDestination, type PullDestination, type DestinationTransport } from './destination.js';
-export { readOciArchive, writeOciArchive, safeEntryPath, type ExtractedArchive } from './archive.js';
-export { writeOciLayout, readLayoutIndex } from './layout-writer.js';
-export { type ImageToWrite, type BlobSource, type BlobPlacement } from './layout.js';
+export { pull, defaultPullCacheDir } from './pull.js';
+export type { PullOptions, PullResult, PullProgressEvent, PulledManifest, BlobSourceKind } from './types.js';
+export {
+  parseDestination,
+  formatDestination,
+  readOciArchive,
+  writeOciArchive,
+  safeEntryPath,
+  writeOciLayout,
+  readLayoutIndex,
+  type PullDestination,
+  type DestinationTransport,
+  type ExtractedArchive,
+  type ImageToWrite,
+  type BlobSource,
+  type BlobPlacement,
+} from './destination/index.js';
 export { UnsafeArchiveError, InvalidDestinationError } from './errors.js';

@@ -1,14 +1,18 @@
 /**
- * A read-only MoteCache over one repository of a registry: the `fallback` a `FileMoteCache` reads through
- * (with `populateFromFallback`, verified into the local store once per digest). Writes are refused.
+ * One repository of a registry as a mote source: the read role (`MoteProvider`, plus `RangeReadable`) that a
+ * `PullThroughCache` (or a `FileMoteCache`'s `fallback`) reads through. It has no write or manage role: a
+ * registry is written with `RegistryClient.pushBlob`, never through a cache.
  */
-import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
-import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError, SizeMismatchError } from '../errors.js';
-import { createDigester, parseDigest, type Digester } from '../digest/index.js';
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, MoteNotFoundError } from '../errors.js';
+import { parseDigest, VerifyingStream } from '../digest/index.js';
+import { callSafely } from '../internal/listeners.js';
+import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
 import { Reference } from '../reference/index.js';
 import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
-import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult, RangeReadable } from '../store/types.js';
+import type { MoteProvider, RangeReadable } from '../store/roles.js';
+import type { MoteInfo, MoteReaderAt } from '../store/types.js';
 import { RegistryRangeError, type RegistryClient } from './client.js';
 import { RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
 import { toRepositoryName } from './names.js';
@@ -31,34 +35,7 @@ export interface RegistryMoteCacheOptions {
   onTransfer?: (e: TransferEvent) => void;
 }
 
-const MEDIA_TYPE = 'application/octet-stream';
-
-/** Hashes and counts a whole blob on its way through; fails at the end on a wrong size or digest. */
-class VerifyingStream extends Transform {
-  readonly #digest: string;
-  readonly #size: number;
-  readonly #hasher: Digester;
-  #seen = 0;
-  constructor(digest: string, size: number) {
-    super();
-    this.#digest = digest;
-    this.#size = size;
-    this.#hasher = createDigester(parseDigest(digest).algorithm);
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length;
-    if (this.#seen > this.#size) return cb(new SizeMismatchError(this.#digest, this.#size, this.#seen));
-    this.#hasher.update(chunk);
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    if (this.#seen !== this.#size) return cb(new SizeMismatchError(this.#digest, this.#size, this.#seen));
-    const actual = this.#hasher.digest();
-    cb(actual === this.#digest ? null : new DigestMismatchError(this.#digest, actual));
-  }
-}
-
-export class RegistryMoteCache implements MoteCache, RangeReadable {
+export class RegistryMoteCache implements MoteProvider, RangeReadable {
   readonly registry: string;
   readonly repository: string;
   readonly client: RegistryClient;
@@ -80,15 +57,6 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
     return { registry: this.registry, repository: this.repository };
   }
 
-  async initialize(): Promise<void> {}
-  isDirty(): boolean {
-    return false;
-  }
-  async refresh(): Promise<boolean> {
-    return false;
-  }
-  async update(): Promise<void> {}
-
   async moteExists(digest: string): Promise<boolean> {
     return (await this.find(digest)) !== undefined;
   }
@@ -98,7 +66,7 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
     parseDigest(digest);
     try {
       const d = await this.client.headBlob(this.#name, digest);
-      return { digest, size: d.size, mediaType: MEDIA_TYPE };
+      return { digest, size: d.size, mediaType: DEFAULT_MEDIA_TYPE };
     } catch (err) {
       if (err instanceof RegistryNotFoundError) return undefined;
       throw err;
@@ -123,13 +91,8 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
           this.bytesFetched += n;
           const at = progress;
           progress += n;
-          if (size >= 0) {
-            try {
-              this.#options.onTransfer?.({ digest, offset: at, bytes: n, size });
-            } catch {
-              /* a listener's failure is not the transfer's (and must not skip the byte counts above) */
-            }
-          }
+          // A listener's failure is not the transfer's (and must not skip the byte counts above).
+          if (size >= 0) callSafely(this.#options.onTransfer, { digest, offset: at, bytes: n, size });
         },
       });
       size = blob.size;
@@ -155,7 +118,7 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
   async moteReader(digest: string): Promise<Readable> {
     parseDigest(digest);
     const blob = await this.#open(digest, 0, undefined);
-    const verify = new VerifyingStream(digest, blob.size);
+    const verify = new VerifyingStream({ digest, size: blob.size });
     // Errors of either side reach the consumer; destroying the result releases the connection.
     blob.body.on('error', (err) => verify.destroy(err));
     verify.on('close', () => blob.body.destroy());
@@ -192,26 +155,5 @@ export class RegistryMoteCache implements MoteCache, RangeReadable {
       closed = true;
     };
     return { size, read, close, [Symbol.asyncDispose]: close };
-  }
-
-  #refuse(what: string, digest: string): never {
-    parseDigest(digest);
-    throw new UnsupportedOperationError(`${what}: ${this.registry}/${this.repository} is a read-only cache`);
-  }
-
-  async createMote(digest: string, _mediaType: string, _size: number): Promise<MoteInfo> {
-    this.#refuse('createMote', digest);
-  }
-  async moteWriter(digest: string): Promise<Writable> {
-    this.#refuse('moteWriter', digest);
-  }
-  async commitMote(_sourcePath: string, mote: MoteInfo, _mode: CommitMode): Promise<void> {
-    this.#refuse('commitMote', mote?.digest);
-  }
-  async removeMote(digest: string): Promise<void> {
-    this.#refuse('removeMote', digest);
-  }
-  async prune(_maxSize: number): Promise<PruneResult> {
-    throw new UnsupportedOperationError(`prune: ${this.registry}/${this.repository} is a read-only cache`);
   }
 }

@@ -1,8 +1,9 @@
 import { Writable, type Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
-import { checkSize } from './check.js';
+import { checkSize } from './file/check.js';
 import { MoteNotFoundError } from '../errors.js';
-import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult } from './types.js';
+import type { MoteCache } from './roles.js';
+import type { CommitMode, MoteInfo, MoteReaderAt, PruneResult, StoreStats, VerifyResult } from './types.js';
 
 /**
  * Caching disabled. Nothing is ever present; writers accept and discard bytes and finish normally; readers
@@ -54,5 +55,12 @@ export class NilCache implements MoteCache {
   }
   async prune(_maxSize: number): Promise<PruneResult> {
     return { removed: 0, freedBytes: 0, remainingBytes: 0 };
+  }
+  async *list(): AsyncIterable<MoteInfo> {}
+  async stats(): Promise<StoreStats> {
+    return { count: 0, bytes: 0 };
+  }
+  async verify(): Promise<VerifyResult> {
+    return { checked: 0, bytes: 0, corrupt: [], sweptTemporaries: 0 };
   }
 }

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneOptions, PruneResult } from '../../src/index.js';
+import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneOptions, PruneResult, StoreStats, VerifyOptions, VerifyResult } from '../../src/index.js';
 
 /**
  * A decorator that counts calls on a real cache (like distribution's statsBlobStore): lets tests assert how
@@ -54,5 +54,14 @@ export class CountingCache implements MoteCache {
   }
   prune(max: number, o?: PruneOptions): Promise<PruneResult> {
     return this.inner.prune(max, o);
+  }
+  list(): AsyncIterable<MoteInfo> {
+    return this.inner.list();
+  }
+  stats(): Promise<StoreStats> {
+    return this.inner.stats();
+  }
+  verify(o?: VerifyOptions): Promise<VerifyResult> {
+    return this.inner.verify(o);
   }
 }

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 export type FaultAction =
   | 'pass'
   /** Answer locally, never contacting the registry (e.g. 429 with `Retry-After: 1`, 503). */
-  | { status: number; headers?: Record<string, string>; body?: string }
+  | { status: number; headers?: Record<string, string>; body?: string | Uint8Array }
   /** Forward; send the registry's status and headers and the first N body bytes, then destroy the connection. */
   | { dropAfterBytes: number }
   /** Wait, then forward. */
@@ -127,7 +127,7 @@ export class FaultInjectingProxy {
       // would see a connection error instead of our status.
       req.resume();
       await new Promise<void>((resolve) => (req.complete ? resolve() : req.once('end', resolve).once('error', resolve)));
-      const body = Buffer.from(action.body ?? '');
+      const body = typeof action.body === 'string' || action.body === undefined ? Buffer.from(action.body ?? '') : Buffer.from(action.body);
       record.status = action.status;
       res.writeHead(action.status, { 'content-length': body.length, ...(action.headers ?? {}) });
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -1,0 +1,64 @@
+/**
+ * The configs and layers of a pull, made present in the store through the pull-through cache: each blob is
+ * downloaded once (across processes), verified, kept; a blob already in the store costs a stat. Foreign layers
+ * (with `urls`) are left where they are.
+ */
+import { SizeMismatchError } from '../errors.js';
+import { throwIfAborted } from '../internal/abort.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { ParsedManifest } from '../oci/manifest.js';
+import { runPool, unwrapFetchError } from './concurrency.js';
+import type { PullSession } from './session.js';
+
+export interface ImageBlobs {
+  /** Distinct configs and layers now in the store. */
+  blobs: Descriptor[];
+  /** Foreign (non-distributable) layers, not fetched. */
+  skipped: Descriptor[];
+}
+
+export async function fetchBlobs(s: PullSession, manifests: readonly { doc: ParsedManifest }[], concurrency: number): Promise<ImageBlobs> {
+  const blobs = new Map<string, Descriptor>();
+  const skipped: Descriptor[] = [];
+  for (const { doc } of manifests) {
+    for (const d of [doc.config, ...doc.layers]) {
+      s.tracker.add(d);
+      if (d.urls && d.urls.length > 0) {
+        if (!skipped.some((x) => x.digest === d.digest)) skipped.push(d);
+        continue;
+      }
+      if (!blobs.has(d.digest)) blobs.set(d.digest, d);
+    }
+  }
+  await runPool([...blobs.values()], concurrency, (d) => fetchBlob(s, d));
+  return { blobs: [...blobs.values()], skipped };
+}
+
+async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
+  throwIfAborted(s.signal);
+  const present = await s.local.find(d.digest);
+  if (present) {
+    if (present.size !== d.size) throw new SizeMismatchError(d.digest, d.size, present.size);
+    s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'cache' });
+    s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'cache' });
+    return;
+  }
+  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
+  let received = 0;
+  try {
+    await s.through.fetch(d.digest, {
+      signal: s.signal,
+      onProgress: (e) => {
+        if (e.received <= received) return;
+        received = e.received;
+        s.emit({ type: 'progress', digest: d.digest, size: d.size, received: e.received, source: 'registry' });
+      },
+    });
+    // The content matches the digest, so a different size means the manifest lied about it.
+    const size = (await s.local.find(d.digest))?.size;
+    if (size !== undefined && size !== d.size) throw new SizeMismatchError(d.digest, d.size, size);
+  } catch (err) {
+    throw unwrapFetchError(err);
+  }
+  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
+}

@@ -1,0 +1,97 @@
+/**
+ * What the directory and archive writers share: the image to write, and where its blob bytes come from.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SizeMismatchError } from '../../errors.js';
+import { isErrno } from '../../internal/errno.js';
+import type { MoteProvider } from '../../store/roles.js';
+import type { Descriptor } from '../../oci/descriptor.js';
+import { blobRelPath } from '../../oci/image-layout.js';
+
+/** An image to add to a layout: what index.json will point at, and every blob it needs (distinct). */
+export interface ImageToWrite {
+  entry: Descriptor;
+  blobs: Descriptor[];
+}
+
+export function blobPathIn(root: string, digest: string): string {
+  return path.join(root, ...blobRelPath(digest).split('/'));
+}
+
+/** Where blob bytes come from when a destination is written. */
+export interface BlobSource {
+  /** Puts the blob's bytes in `target`, a path that does not exist yet. */
+  copyTo(descriptor: Descriptor, target: string, signal?: AbortSignal): Promise<void>;
+  /** The blob's bytes as a stream. */
+  open(descriptor: Descriptor): Promise<Readable>;
+}
+
+/**
+ * How blobs go from the cache into the destination layout.
+ * - `'link'` (default): a hard link when the destination is on the cache's filesystem, else a copy. The blob's
+ *   bytes are then on disk once and a warm pull writes no data at all. Blobs are read-only files (0444) that
+ *   nothing in motecache writes in place; the cache's prune skips a mote whose inode has other links (removing its
+ *   name would free nothing while the layout keeps the bytes), so a linked blob stays in the cache as long as a
+ *   layout uses it, like pnpm's store. A tool that rewrote a layout blob in place (ignoring its mode) would change
+ *   the cache's copy too: `verify` finds and evicts such a mote. Choose `'copy'` for fully independent files.
+ * - `'copy'`: always a copy (a reflink where the filesystem can).
+ */
+export type BlobPlacement = 'link' | 'copy';
+
+/** Errors of link(2) that mean "not here", so a copy is made instead. */
+const LINK_UNAVAILABLE = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES'] as const;
+
+/**
+ * Blobs from a mote store, placed as {@link BlobPlacement} says. A mote pruned between the fetch and the
+ * placement is read through the cache again (its fallback refetches it).
+ */
+export function cacheBlobSource(cache: MoteProvider, placement: BlobPlacement = 'link'): BlobSource {
+  return {
+    async copyTo(d, target, signal) {
+      const from = cache.moteRef(d.digest);
+      let placed = false;
+      if (placement === 'link') {
+        try {
+          await fs.promises.link(from, target);
+          placed = true;
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT', ...LINK_UNAVAILABLE)) throw err;
+        }
+      }
+      if (!placed) {
+        try {
+          await fs.promises.copyFile(from, target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT') || !fs.existsSync(path.dirname(target))) throw err;
+          await pipeline(await cache.moteReader(d.digest), fs.createWriteStream(target, { flags: 'wx', mode: 0o644 }), signal ? { signal } : {});
+        }
+      }
+      // Motes are verified on the way in; this catches a manifest whose size disagrees with its digest's content.
+      const size = (await fs.promises.stat(target)).size;
+      if (size !== d.size) throw new SizeMismatchError(d.digest, d.size, size);
+    },
+    async open(d) {
+      return cache.moteReader(d.digest);
+    },
+  };
+}
+
+/** Blobs already on disk at known paths (e.g. those of an archive being rewritten), by digest. */
+export function fileBlobSource(paths: ReadonlyMap<string, string>): BlobSource {
+  const where = (d: Descriptor): string => {
+    const p = paths.get(d.digest);
+    if (p === undefined) throw new Error(`internal: no file for blob ${d.digest}`);
+    return p;
+  };
+  return {
+    async copyTo(d, target) {
+      await fs.promises.copyFile(where(d), target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+    },
+    async open(d) {
+      return fs.createReadStream(where(d));
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Manifests and indexes of a pull: a tag is always resolved with the registry (it can move); a digest is read from
+ * the store when it is there, else fetched (verified by the client against the digest) and stored.
+ */
+import { isDigest } from '../digest/index.js';
+import { ErrorCategory, SizeMismatchError, errorCategory } from '../errors.js';
+import { throwIfAborted } from '../internal/abort.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
+import type { PullSession } from './session.js';
+
+export interface FetchedDocument {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** A manifest or index by tag or digest; `expected` is its descriptor in a parent index, when there is one. */
+export async function fetchManifest(s: PullSession, tagOrDigest: string, expected?: Descriptor): Promise<FetchedDocument> {
+  throwIfAborted(s.signal);
+  if (isDigest(tagOrDigest)) return byDigest(s, tagOrDigest, { mediaType: expected?.mediaType, size: expected?.size ?? -1 }, expected);
+  // HEAD first, so an image already in the store costs no body. A registry that answers HEAD oddly (a protocol
+  // error) is asked with GET instead; refusals are final.
+  let head: Descriptor;
+  try {
+    head = await s.client.headManifest(s.ref, tagOrDigest, { signal: s.signal });
+  } catch (err) {
+    if (errorCategory(err) !== ErrorCategory.Protocol) throw err;
+    return byTagWithGet(s, tagOrDigest);
+  }
+  return byDigest(s, head.digest, head, undefined);
+}
+
+/** The tag's manifest by GET: its digest is known only once it is here, so its start and done come together. */
+async function byTagWithGet(s: PullSession, tag: string): Promise<FetchedDocument> {
+  const fetched = await s.client.getManifest(s.ref, tag, { signal: s.signal });
+  s.manifestBytes += fetched.bytes.length;
+  const d = fetched.descriptor;
+  await s.local.put(fetched.bytes, { digest: d.digest, size: fetched.bytes.length, mediaType: d.mediaType });
+  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
+  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
+  return { descriptor: { mediaType: d.mediaType, digest: d.digest, size: fetched.bytes.length }, bytes: fetched.bytes };
+}
+
+/**
+ * `hint` is what is known before the bytes (for progress, and the media type of a stored copy); `expected` is the
+ * descriptor the bytes must match (an index's entry).
+ */
+async function byDigest(
+  s: PullSession,
+  digest: string,
+  hint: { mediaType?: string | undefined; size: number },
+  expected: Descriptor | undefined,
+): Promise<FetchedDocument> {
+  // Only a copy in the store's own directory counts as "already here".
+  const stored = await s.local.find(digest);
+  if (stored) {
+    const bytes = await s.local.get(digest);
+    const mt = hint.mediaType ?? stored.mediaType;
+    s.emit({ type: 'start', digest, mediaType: mt, size: bytes.length, source: 'cache' });
+    s.emit({ type: 'done', digest, mediaType: mt, size: bytes.length, received: bytes.length, source: 'cache' });
+    return { descriptor: { mediaType: mt, digest, size: bytes.length }, bytes };
+  }
+  s.emit({ type: 'start', digest, mediaType: hint.mediaType ?? DEFAULT_MEDIA_TYPE, size: hint.size, source: 'registry' });
+  // The client verifies the bytes against the digest asked for; the store verifies them again as it keeps them
+  // (it never takes a digest on trust), so the check is not repeated here.
+  const fetched = await s.client.getManifest(s.ref, digest, { signal: s.signal });
+  s.manifestBytes += fetched.bytes.length;
+  if (expected && fetched.bytes.length !== expected.size) throw new SizeMismatchError(digest, expected.size, fetched.bytes.length);
+  const descriptor: Descriptor = { mediaType: expected?.mediaType ?? fetched.descriptor.mediaType, digest, size: fetched.bytes.length };
+  await s.local.put(fetched.bytes, { digest, size: fetched.bytes.length, mediaType: descriptor.mediaType });
+  s.emit({ type: 'done', digest, mediaType: descriptor.mediaType, size: descriptor.size, received: descriptor.size, source: 'registry' });
+  return { descriptor, bytes: fetched.bytes };
+}

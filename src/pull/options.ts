@@ -1,0 +1,37 @@
+/** Every default and bound of `pull`, and the checks of its options (all before anything is fetched). */
+import { InvalidArgumentError } from '../errors.js';
+import { formatPlatform, hostPlatform, parsePlatform, type PlatformSpec } from '../oci/platform.js';
+import type { BlobPlacement } from './destination/blob-source.js';
+import type { PullOptions } from './types.js';
+
+/** Blobs fetched at once: enough to hide a registry's latency, few enough not to trip its rate limits. */
+export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 64;
+/** Indexes nested in indexes are followed this deep, no deeper (a cycle is impossible by digest, a chain is not). */
+export const MAX_INDEX_DEPTH = 4;
+
+/** The options `pull` runs with, checked and with their defaults. */
+export interface ResolvedPullOptions {
+  /** The platform to pick from an index; undefined: keep the whole index (`allPlatforms`). */
+  platform: PlatformSpec | undefined;
+  concurrency: number;
+  placement: BlobPlacement;
+}
+
+export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
+  const platform = options.allPlatforms
+    ? undefined
+    : options.platform === undefined
+      ? hostPlatform()
+      : typeof options.platform === 'string'
+        ? parsePlatform(options.platform)
+        : parsePlatform(formatPlatform(options.platform));
+  const n = options.concurrency;
+  if (n !== undefined && (!Number.isSafeInteger(n) || n < 1 || n > MAX_CONCURRENCY)) {
+    throw new InvalidArgumentError(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+  }
+  if (options.placement !== undefined && options.placement !== 'link' && options.placement !== 'copy') {
+    throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
+  }
+  return { platform, concurrency: n ?? DEFAULT_CONCURRENCY, placement: options.placement ?? 'link' };
+}

@@ -1,0 +1,97 @@
+/**
+ * From a reference to the image a pull writes: the top manifest or index, the platform's manifest picked from an
+ * index (or every manifest, with all platforms), and what the destination's index.json will point at.
+ */
+import { DigestMismatchError } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { InvalidManifestError } from '../oci/errors.js';
+import { MAX_MANIFEST_BYTES, parseDocument, type ParsedDocument, type ParsedManifest } from '../oci/manifest.js';
+import { formatPlatform, selectManifest, type PlatformSpec } from '../oci/platform.js';
+import { runPool } from './concurrency.js';
+import { fetchManifest } from './manifests.js';
+import { MAX_INDEX_DEPTH } from './options.js';
+import type { PullSession } from './session.js';
+
+export interface ResolvedImage {
+  /** What the reference resolved to (the index's digest for a multi-platform image). */
+  top: Descriptor;
+  topKind: ParsedDocument['kind'];
+  /** What index.json points at: the platform's manifest, or the top document. */
+  entry: Descriptor;
+  /** Every manifest or index the destination gets, by digest. */
+  documents: Map<string, Descriptor>;
+  /** The image manifests to pull, in index order. */
+  manifests: { descriptor: Descriptor; doc: ParsedManifest }[];
+  /** The platform picked from an index, as `os/arch[/variant]`. */
+  platform: string | undefined;
+}
+
+/** Resolves the reference; `want` undefined keeps a whole index (all platforms). */
+export async function resolveImage(s: PullSession, want: PlatformSpec | undefined, concurrency: number): Promise<ResolvedImage> {
+  const { ref } = s;
+  const fetched = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest');
+  if (ref.digest && fetched.descriptor.digest !== ref.digest) throw new DigestMismatchError(ref.digest, fetched.descriptor.digest);
+  s.tracker.add(fetched.descriptor);
+  const topDoc = parseDocument(fetched.bytes, fetched.descriptor.mediaType, fetched.descriptor.digest);
+  const top: Descriptor = { ...fetched.descriptor, mediaType: topDoc.mediaType };
+  const image: ResolvedImage = { top, topKind: topDoc.kind, entry: top, documents: new Map(), manifests: [], platform: undefined };
+  if (topDoc.kind === 'index' && want) {
+    // One platform: the destination points at that manifest alone (as `skopeo copy` without --all does).
+    const picked = await pickPlatform(s, top, topDoc, want);
+    image.entry = picked.descriptor;
+    image.platform = picked.platform;
+    await collect(s, image, picked.descriptor, picked.doc, 0, concurrency);
+  } else {
+    await collect(s, image, top, topDoc, 0, concurrency);
+  }
+  return image;
+}
+
+/** Follows an index (and nested indexes) to the manifest for `want`. */
+async function pickPlatform(
+  s: PullSession,
+  top: Descriptor,
+  topDoc: ParsedDocument,
+  want: PlatformSpec,
+): Promise<{ descriptor: Descriptor; doc: ParsedDocument; platform: string | undefined }> {
+  let doc = topDoc;
+  let chosen = top;
+  let platform: string | undefined;
+  for (let depth = 0; doc.kind === 'index'; depth++) {
+    if (depth >= MAX_INDEX_DEPTH) throw new InvalidManifestError(`indexes nested deeper than ${MAX_INDEX_DEPTH}`, chosen.digest);
+    const pick = selectManifest(doc.manifests, want);
+    checkEntrySize(pick, chosen);
+    const fetched = await fetchManifest(s, pick.digest, pick);
+    s.tracker.add(pick);
+    doc = parseDocument(fetched.bytes, pick.mediaType, pick.digest);
+    chosen = { mediaType: pick.mediaType, digest: pick.digest, size: pick.size, ...(pick.platform && { platform: pick.platform }) };
+    if (pick.platform) platform = formatPlatform(pick.platform);
+  }
+  return { descriptor: chosen, doc, platform };
+}
+
+/** Adds a document to the image: a manifest to pull, or every child of an index (fetched, then followed). */
+async function collect(s: PullSession, image: ResolvedImage, descriptor: Descriptor, doc: ParsedDocument, depth: number, concurrency: number): Promise<void> {
+  image.documents.set(descriptor.digest, descriptor);
+  if (doc.kind === 'manifest') {
+    image.manifests.push({ descriptor, doc });
+    return;
+  }
+  if (depth >= MAX_INDEX_DEPTH) throw new InvalidManifestError(`indexes nested deeper than ${MAX_INDEX_DEPTH}`, descriptor.digest);
+  const children: { descriptor: Descriptor; doc: ParsedDocument }[] = [];
+  await runPool(doc.manifests, concurrency, async (child) => {
+    checkEntrySize(child, descriptor);
+    const fetched = await fetchManifest(s, child.digest, child);
+    s.tracker.add(child);
+    children.push({ descriptor: { ...child }, doc: parseDocument(fetched.bytes, child.mediaType, child.digest) });
+  });
+  // Sorted back into index order (the pool finishes in any order) so results are stable.
+  const order = new Map(doc.manifests.map((m, i) => [m.digest, i]));
+  children.sort((a, b) => order.get(a.descriptor.digest)! - order.get(b.descriptor.digest)!);
+  for (const c of children) await collect(s, image, c.descriptor, c.doc, depth + 1, concurrency);
+}
+
+/** An index entry claiming more than a manifest may be is refused before it is requested. */
+function checkEntrySize(entry: Descriptor, index: Descriptor): void {
+  if (entry.size > MAX_MANIFEST_BYTES) throw new InvalidManifestError(`entry ${entry.digest} claims ${entry.size} bytes, over the manifest limit`, index.digest);
+}

@@ -1,0 +1,76 @@
+/**
+ * What one pull works with: the local store, the registry as a source, the pull-through cache over both, and the
+ * pull's own accounting (progress events, bytes from the registry, the dedup tracker). Opened before the first
+ * request, closed whatever happens.
+ */
+import path from 'node:path';
+import { blobInfoCacheFor, type StoreBlobInfoCache } from '../blobinfo/mote.js';
+import { callSafely } from '../internal/listeners.js';
+import type { Reference } from '../reference/index.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { RegistryMoteCache } from '../registry/registry-cache.js';
+import { BytesTracker } from '../store/bytes-tracker.js';
+import { defaultCacheDir } from '../store/default-dir.js';
+import { FileMoteCache } from '../store/file-cache.js';
+import { PullThroughCache } from '../store/pullthrough/cache.js';
+import type { PullOptions, PullProgressEvent } from './types.js';
+
+export interface PullSession {
+  readonly ref: Reference;
+  /** The store, where a mote is "already here" only if it is in its directory. */
+  readonly local: FileMoteCache;
+  /** The store reading through the registry: a miss is downloaded once, verified, kept. */
+  readonly through: PullThroughCache;
+  readonly client: RegistryClient;
+  readonly source: RegistryMoteCache;
+  readonly signal: AbortSignal | undefined;
+  readonly tracker: BytesTracker;
+  /** Manifest bytes this pull downloaded (blob bytes are counted by `source`). */
+  manifestBytes: number;
+  emit(e: PullProgressEvent): void;
+}
+
+/** Opens what a pull needs; `close()` releases it all (the client only if the session made it). */
+export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: () => Promise<void> }> {
+  const local =
+    options.cache instanceof FileMoteCache ? options.cache : new FileMoteCache(path.resolve(typeof options.cache === 'string' ? options.cache : defaultCacheDir()));
+  const ownStore = !(options.cache instanceof FileMoteCache);
+  const ownClient = options.client === undefined;
+  let client = options.client;
+  let blobInfo: StoreBlobInfoCache | undefined;
+  const close = async (): Promise<void> => {
+    await blobInfo?.close().catch(() => {});
+    if (ownStore) await local.close().catch(() => {});
+    if (ownClient) await client?.close().catch(() => {});
+  };
+  try {
+    await local.initialize();
+    // Loaded here, not at import: `import 'motecache'` and the CLI's other commands never load the registry layer.
+    if (!client) {
+      const { RegistryClient } = await import('../registry/client.js');
+      client = new RegistryClient({ ...(options.insecure && { insecure: options.insecure }), ...(options.authFile && { authFile: options.authFile }) });
+    }
+    try {
+      blobInfo = await blobInfoCacheFor(local);
+    } catch {
+      blobInfo = undefined; // the blob-info cache is an optimisation; the pull works without it
+    }
+    const { RegistryMoteCache } = await import('../registry/registry-cache.js');
+    const source = new RegistryMoteCache(ref, client, blobInfo ? { blobInfo } : {});
+    const session: PullSession = {
+      ref,
+      local,
+      through: new PullThroughCache(local, source),
+      client,
+      source,
+      signal: options.signal,
+      tracker: new BytesTracker(),
+      manifestBytes: 0,
+      emit: (e) => callSafely(options.onProgress, e),
+    };
+    return { session, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

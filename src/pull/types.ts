@@ -1,0 +1,76 @@
+/** What `pull` takes, reports and returns. */
+import type { Descriptor } from '../oci/descriptor.js';
+import type { PlatformSpec } from '../oci/platform.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { FileMoteCache } from '../store/file-cache.js';
+import type { BlobPlacement } from './destination/blob-source.js';
+
+/** Where a blob's bytes came from in this pull. */
+export type BlobSourceKind = 'registry' | 'cache';
+
+/** Per-blob progress: `start`, any number of `progress` (registry downloads only), then `done`. */
+export type PullProgressEvent =
+  | { type: 'start'; digest: string; mediaType: string; size: number; source: BlobSourceKind }
+  | { type: 'progress'; digest: string; size: number; received: number; source: 'registry' }
+  | { type: 'done'; digest: string; mediaType: string; size: number; received: number; source: BlobSourceKind };
+
+export interface PullOptions {
+  /** The store, or its directory. Default: the CLI's (`$MOTE_CACHE_DIR`, else `$XDG_CACHE_HOME/motecache`, else `~/.cache/motecache`). */
+  cache?: FileMoteCache | string;
+  /** A registry client to use (and not close). Default: one made from `insecure` and `authFile`, closed at the end. */
+  client?: RegistryClient;
+  /** Hosts that may be reached over plain HTTP or unverified TLS (see `RegistryClientOptions.insecure`). */
+  insecure?: readonly string[];
+  /** Credentials file (Docker `config.json` / containers `auth.json`) instead of the default lookup. */
+  authFile?: string;
+  /** `os/arch[/variant]` to pick from an index. Default: the host's. */
+  platform?: string | PlatformSpec;
+  /** Keep the whole index and pull every manifest in it (the platform is then ignored). */
+  allPlatforms?: boolean;
+  /** Blobs fetched at once. Default 4. */
+  concurrency?: number;
+  /**
+   * `oci:` destinations: `'link'` (default) hard-links blobs from the cache when on the same filesystem (else
+   * copies), `'copy'` always copies. See {@link BlobPlacement}. Archives always hold their own bytes.
+   */
+  placement?: BlobPlacement;
+  signal?: AbortSignal;
+  onProgress?: (event: PullProgressEvent) => void;
+}
+
+/** An image manifest the pull wrote. */
+export interface PulledManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** `os/arch[/variant]` from the index entry, when it had one. */
+  platform?: string;
+  config: string;
+  layers: number;
+}
+
+export interface PullResult {
+  /** The reference as pulled, canonical. */
+  reference: string;
+  /** What the reference resolved to (the index's digest for a multi-platform image). */
+  digest: string;
+  mediaType: string;
+  /** `oci:<absolute dir>[:tag]` or `oci-archive:<absolute file>[:tag]`. */
+  destination: string;
+  /** The platform selected from an index (absent for a single manifest or `allPlatforms`). */
+  platform?: string;
+  manifests: PulledManifest[];
+  /** Distinct blobs written to the destination (manifests and index included). */
+  blobs: number;
+  /** Body bytes this process downloaded from the registry (manifests and blobs). */
+  bytesFromRegistry: number;
+  /** The rest of the image's distinct bytes: already in the store, or brought in by another process. */
+  bytesFromCache: number;
+  /**
+   * Layers with `urls` (foreign / non-distributable) that were not fetched and are not in the destination: they
+   * live elsewhere by design and must not be redistributed (skopeo does the same).
+   */
+  skipped: Descriptor[];
+  /** `BytesTracker` over every descriptor of the image: `total` counts repeats, `deduplicated` each digest once. */
+  tracker: { total: number; deduplicated: number; count: number };
+}

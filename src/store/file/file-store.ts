@@ -1,0 +1,297 @@
+/**
+ * The local file store: every operation of a `FileMoteCache` on its own directory, without any source to read
+ * through (`FileMoteCache` adds that, see `../file-cache.ts`). Each concern lives in its own module (ingest,
+ * commit, reader, prune, verify, sweep); this class holds the settings and the context they share, and creates
+ * the layout on first use.
+ */
+import fs from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ALGORITHMS, isAlgorithm, parseDigest, type DigestAlgorithm } from '../../digest/index.js';
+import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
+import { unlinkQuiet } from '../../internal/fs.js';
+import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
+import type {
+  CommitMode,
+  MoteInfo,
+  MoteReaderAt,
+  MoteSource,
+  PruneOptions,
+  PruneResult,
+  PutExpectation,
+  StoreStats,
+  VerifyOnRead,
+  VerifyOptions,
+  VerifyResult,
+} from '../types.js';
+import { Announcements } from './announcements.js';
+import { checkSize } from './check.js';
+import { commitMote } from './commit.js';
+import { StoreContext, registerStoreContext } from './context.js';
+import { asStoreError } from './errors.js';
+import { IngestStream, ingestBytesSync, type IngestSpec } from './ingest.js';
+import { LazyMoteIndex } from './mote-index.js';
+import { StorePaths } from './paths.js';
+import { prune } from './prune.js';
+import { readWholeSync } from './read-whole.js';
+import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote } from './reader.js';
+import { sweepTemporaries, type Sweeper } from './sweep.js';
+import { verifyStore } from './verify.js';
+import { uniqueBytes, walkBlobs } from './walk.js';
+
+/** The settings of a file store (see `FileMoteCacheOptions` for their meaning and defaults). */
+export interface FileStoreSettings {
+  algorithm?: DigestAlgorithm | undefined;
+  linkOnRead?: boolean | undefined;
+  durable?: boolean | undefined;
+  verifyOnRead?: VerifyOnRead | undefined;
+  staleAfterMs?: number | undefined;
+}
+
+/** `put` of a buffer up to this size is written synchronously; larger ones are streamed. */
+const SYNC_WRITE_LIMIT = 8 << 20;
+
+export class FileStore {
+  readonly root: string;
+  readonly algorithm: DigestAlgorithm;
+  readonly linkOnRead: boolean;
+  readonly durable: boolean;
+  readonly verifyOnRead: VerifyOnRead;
+  readonly staleAfterMs: number;
+
+  readonly #paths: StorePaths;
+  readonly #index: LazyMoteIndex;
+  readonly #ctx: StoreContext;
+  readonly #sweepers: readonly Sweeper[];
+  readonly #announced = new Announcements();
+  #ready = false;
+
+  /** `sweepers` also run whenever temporaries are swept (first use, `initialize`, `verify`). */
+  constructor(root: string, settings: FileStoreSettings = {}, sweepers: readonly Sweeper[] = []) {
+    if (typeof root !== 'string' || root === '') throw new InvalidArgumentError('FileMoteCache: root must be a non-empty path');
+    const algorithm = settings.algorithm ?? 'sha256';
+    if (!isAlgorithm(algorithm)) {
+      throw new InvalidArgumentError(`FileMoteCache: algorithm must be one of ${Object.keys(ALGORITHMS).join(', ')}, got ${String(algorithm)}`);
+    }
+    this.algorithm = algorithm;
+    this.linkOnRead = settings.linkOnRead ?? true;
+    this.durable = settings.durable ?? true;
+    this.verifyOnRead = settings.verifyOnRead ?? 'never';
+    if (this.verifyOnRead !== 'never' && this.verifyOnRead !== 'always') {
+      throw new InvalidArgumentError(`FileMoteCache: verifyOnRead must be 'never' or 'always', got ${String(this.verifyOnRead)}`);
+    }
+    this.staleAfterMs = settings.staleAfterMs ?? 3_600_000;
+    if (!(this.staleAfterMs >= 0)) throw new InvalidArgumentError('FileMoteCache: staleAfterMs must be >= 0');
+    this.#paths = new StorePaths(root);
+    this.root = this.#paths.root;
+    this.#sweepers = sweepers;
+    this.#index = new LazyMoteIndex(this.#paths.indexPath, this.durable);
+    this.#ctx = new StoreContext(this.#paths, this.durable, () => this.#index.get(), () => void this.context());
+    registerStoreContext(this, this.#ctx);
+  }
+
+  /** Creates the layout if missing; synchronous and idempotent. */
+  protected context(): StoreContext {
+    if (!this.#ready) {
+      try {
+        this.#paths.ensure(this.durable);
+        // First use does what initialize() does: a library user who never calls it still gets stale
+        // temporaries swept (once per instance: a readdir of .mote/tmp).
+        this.#sweep();
+      } catch (err) {
+        throw asStoreError(err, this.root);
+      }
+      this.#ready = true;
+    }
+    return this.#ctx;
+  }
+
+  #sweep(): number {
+    return sweepTemporaries(this.#paths, this.staleAfterMs, this.#sweepers);
+  }
+
+  async initialize(): Promise<void> {
+    this.context();
+    this.#index.get();
+    this.#sweep();
+  }
+
+  /** Always false: every change goes to disk at once, there is no in-memory state to fall behind. */
+  isDirty(): boolean {
+    return false;
+  }
+
+  /** Resolves false: nothing to reload (see isDirty). */
+  async refresh(): Promise<boolean> {
+    return false;
+  }
+
+  /** Nothing to write back (see isDirty). */
+  async update(): Promise<void> {}
+
+  moteRef(digest: string): string {
+    return this.#paths.blobPath(digest);
+  }
+
+  async moteExists(digest: string): Promise<boolean> {
+    const path = this.#paths.blobPath(digest);
+    this.context();
+    // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original.
+    return fs.statSync(path, { throwIfNoEntry: false }) !== undefined;
+  }
+
+  async find(digest: string): Promise<MoteInfo | undefined> {
+    const path = this.#paths.blobPath(digest);
+    const ctx = this.context();
+    const st = fs.statSync(path, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    let mediaType = DEFAULT_MEDIA_TYPE;
+    try {
+      mediaType = ctx.index.get(digest)?.mediaType ?? DEFAULT_MEDIA_TYPE;
+    } catch {
+      /* the index is a hint; the blob is still there */
+    }
+    return { digest, size: st.size, mediaType };
+  }
+
+  async moteReader(digest: string): Promise<Readable> {
+    parseDigest(digest);
+    const ctx = this.context();
+    const mote = openMoteSync(ctx, digest, this.linkOnRead);
+    if (!mote) throw new MoteNotFoundError(digest);
+    ctx.recordUse(digest);
+    const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictCorrupt(ctx, digest, mote.ino) } : undefined;
+    return new MoteReadStream(mote, verify);
+  }
+
+  async moteReaderAt(digest: string): Promise<MoteReaderAt> {
+    parseDigest(digest);
+    const ctx = this.context();
+    const mote = openMoteSync(ctx, digest, this.linkOnRead);
+    if (!mote) throw new MoteNotFoundError(digest);
+    ctx.recordUse(digest);
+    if (this.verifyOnRead === 'always') {
+      // Random access cannot verify as it goes, so the whole mote is checked before the first byte is served.
+      try {
+        await verifyOpenMote(mote);
+      } catch (err) {
+        releaseMote(mote);
+        if (err instanceof DigestMismatchError) evictCorrupt(ctx, digest, mote.ino);
+        throw err;
+      }
+    }
+    return createReaderAt(mote);
+  }
+
+  /** The whole mote as a Buffer if it is here and small (see `readWholeSync`), else undefined. */
+  protected readSmallSync(digest: string): Buffer | undefined {
+    parseDigest(digest);
+    const ctx = this.context();
+    return readWholeSync(ctx, digest, this.verifyOnRead === 'always');
+  }
+
+  async createMote(digest: string, mediaType: string, size: number): Promise<MoteInfo> {
+    parseDigest(digest);
+    checkSize(size);
+    if (typeof mediaType !== 'string') throw new InvalidArgumentError('createMote: mediaType must be a string');
+    const info: MoteInfo = { digest, size, mediaType: mediaType || DEFAULT_MEDIA_TYPE };
+    this.#announced.announce(info);
+    return { ...info };
+  }
+
+  async moteWriter(digest: string): Promise<Writable> {
+    const { algorithm } = parseDigest(digest);
+    const ctx = this.context();
+    const info = this.#announced.get(digest);
+    if (!info) throw new MoteNotFoundError(digest, 'no createMote() for this digest before moteWriter()');
+    const writer = new IngestStream(ctx, { digest, algorithm, size: info.size, mediaType: info.mediaType });
+    // Published: the index now has the media type; this writer settles one announcement.
+    writer.once('finish', () => this.#announced.settle(digest));
+    return writer;
+  }
+
+  /**
+   * Stores data and returns its info. Bytes are hashed with the expected digest's algorithm (else the store's),
+   * checked against `expected`, and published atomically; a mismatch publishes nothing.
+   */
+  async put(data: MoteSource, expected: PutExpectation = {}): Promise<MoteInfo> {
+    const spec = ingestSpec(expected, this.algorithm);
+    const ctx = this.context();
+    if (data instanceof Uint8Array && data.byteLength <= SYNC_WRITE_LIMIT) return ingestBytesSync(ctx, data, spec);
+    const source =
+      data instanceof Uint8Array ? Readable.from([data]) : data instanceof Readable ? data : Readable.from(data as AsyncIterable<Uint8Array>);
+    const writer = new IngestStream(ctx, spec);
+    await pipeline(source, writer);
+    return writer.info!;
+  }
+
+  async commitMote(sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
+    await commitMote(this.context(), sourcePath, mote, mode);
+  }
+
+  /**
+   * Calls `listener` with the digests of motes this instance's store removed in this process (`removeMote`,
+   * `prune`, eviction of corrupt motes by `verify` or a verifying read), after the removal. Use it to drop
+   * metadata that points into the store. Returns an unsubscribe function. Listener errors are reported as a
+   * process warning and never fail the removal.
+   */
+  onRemoved(listener: (digests: readonly string[]) => void): () => void {
+    this.#ctx.removedListeners.add(listener);
+    return () => this.#ctx.removedListeners.delete(listener);
+  }
+
+  async removeMote(digest: string): Promise<void> {
+    const path = this.#paths.blobPath(digest);
+    const ctx = this.context();
+    unlinkQuiet(path);
+    // Announcements (createMote) are left alone: another caller may be about to write this digest.
+    ctx.forget(digest);
+  }
+
+  async prune(maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
+    return prune(this.context(), maxSize, options);
+  }
+
+  /** Every mote in this store (never a source it reads through), in no particular order. */
+  async *list(): AsyncIterable<MoteInfo> {
+    const ctx = this.context();
+    let meta: Map<string, { mediaType: string }>;
+    try {
+      meta = ctx.index.all();
+    } catch {
+      meta = new Map();
+    }
+    for (const e of walkBlobs(this.#paths)) {
+      yield { digest: e.digest, size: e.size, mediaType: meta.get(e.digest)?.mediaType ?? DEFAULT_MEDIA_TYPE };
+    }
+  }
+
+  /** Number of motes and bytes on disk (each inode once). */
+  async stats(): Promise<StoreStats> {
+    return uniqueBytes(walkBlobs(this.context().paths));
+  }
+
+  /** Re-hashes every mote, evicts corrupt ones and sweeps stale temporaries. */
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    return verifyStore(this.context(), { ...options, sweep: () => this.#sweep() });
+  }
+
+  /** Closes the index. The instance reopens it if used again. */
+  async close(): Promise<void> {
+    this.#index.close();
+  }
+}
+
+function ingestSpec(expected: PutExpectation, algorithm: DigestAlgorithm): IngestSpec {
+  const spec: IngestSpec = { algorithm, size: -1 };
+  if (expected.digest !== undefined) {
+    spec.digest = expected.digest;
+    spec.algorithm = parseDigest(expected.digest).algorithm;
+  }
+  if (expected.size !== undefined) {
+    checkSize(expected.size);
+    spec.size = expected.size;
+  }
+  if (expected.mediaType !== undefined) spec.mediaType = expected.mediaType;
+  return spec;
+}

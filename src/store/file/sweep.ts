@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pidAlive } from '../../internal/process.js';
+import type { StorePaths } from './paths.js';
+
+/** Removes abandoned state of its own under a store root (e.g. the pull-through's partials); returns the count. */
+export type Sweeper = (paths: StorePaths, staleAfterMs: number) => number;
+
+/**
+ * Removes temporaries older than `staleAfterMs` (after running `others`, which sweep state that is not in
+ * `.mote/tmp/`). Age is taken from ctime as well as mtime: a read link shares its inode (and so its mtime) with a
+ * blob that may be years old, but link() just bumped its ctime; an ingest temporary has both bumped by every write.
+ * Never wipes the whole folder (cacache's cleanTmp breaks writers). A temporary whose owner (the pid its name
+ * starts with) is still running is kept whatever its age: a read or a stalled write may legitimately last longer
+ * than `staleAfterMs`. (Across pid namespaces a reused pid can only delay a sweep, never cause a wrong one.)
+ * Returns how many files were removed.
+ */
+export function sweepTemporaries(paths: StorePaths, staleAfterMs: number, others: readonly Sweeper[] = []): number {
+  let swept = 0;
+  for (const sweep of others) swept += sweep(paths, staleAfterMs);
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.tmpDir);
+  } catch {
+    return swept;
+  }
+  const now = Date.now();
+  for (const name of names) {
+    const p = path.join(paths.tmpDir, name);
+    try {
+      const st = fs.lstatSync(p);
+      if (now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs && !ownerAlive(name)) {
+        fs.rmSync(p, { force: true, recursive: true });
+        swept++;
+      }
+    } catch {
+      /* vanished meanwhile: someone else swept or committed it */
+    }
+  }
+  return swept;
+}
+
+/** Whether the process whose pid starts a temporary's name (`<pid>-<random>.<kind>`) is still running. */
+function ownerAlive(name: string): boolean {
+  return pidAlive(Number(/^(\d+)-/.exec(name)?.[1]));
+}

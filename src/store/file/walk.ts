@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ALGORITHMS, isDigest, type DigestAlgorithm } from '../../digest/index.js';
+import type { StorePaths } from './paths.js';
+
+export interface BlobEntry {
+  digest: string;
+  path: string;
+  size: number;
+  ino: number;
+  nlink: number;
+  mtimeMs: number;
+}
+
+/**
+ * Every blob file in `blobs/<alg>/`, for every supported algorithm. Names that are not valid encoded digests
+ * (foreign files, editor droppings) are skipped: they are not motes. Synchronous lstat: ~5 µs here against
+ * ~45 µs for the async call, which is the difference between 0.5 s and 4.5 s on 100,000 motes.
+ */
+export function* walkBlobs(paths: StorePaths): Generator<BlobEntry> {
+  for (const algorithm of Object.keys(ALGORITHMS) as DigestAlgorithm[]) {
+    const dir = paths.algorithmDir(algorithm);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!isDigest(`${algorithm}:${name}`)) continue; // the same rule every digest argument passes
+      const p = path.join(dir, name);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        continue; // removed meanwhile
+      }
+      if (!st.isFile()) continue;
+      yield { digest: `${algorithm}:${name}`, path: p, size: st.size, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs };
+    }
+  }
+}
+
+/** Sum of sizes with each inode counted once. */
+export function uniqueBytes(entries: Iterable<BlobEntry>): { count: number; bytes: number } {
+  const seen = new Set<number>();
+  let count = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    count++;
+    if (seen.has(e.ino)) continue;
+    seen.add(e.ino);
+    bytes += e.size;
+  }
+  return { count, bytes };
+}

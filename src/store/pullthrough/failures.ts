@@ -1,0 +1,63 @@
+/**
+ * How the download tells failures apart: lost locks (start over), local failures (never retried), short streams
+ * (retried like interruptions), and the source's failures, judged by category (see `ErrorCategory`), never by a
+ * list of some source's codes.
+ */
+import { AbortError, ErrorCategory, errorCategory } from '../../errors.js';
+import { asStoreError } from '../file/errors.js';
+
+/** Our lock or our partial was taken away (stale takeover, sweep): start over. Never surfaces past a fetch. */
+export class LockLostError extends Error {}
+
+/** A local failure (writing the partial): not the source's fault, never retried. */
+export class LocalError extends Error {
+  constructor(readonly inner: unknown) {
+    super('local failure');
+  }
+}
+
+/** The source's stream ended before `size` bytes: retried like an interruption. */
+export class ShortStreamError extends Error {}
+
+/**
+ * Failures another attempt cannot fix: the source does not have the mote, refuses us (credentials, policy), was
+ * told to stop, the input is unusable, the bytes are wrong, or the disk is full.
+ */
+const FINAL: ReadonlySet<string> = new Set([
+  ErrorCategory.NotFound,
+  ErrorCategory.Invalid,
+  ErrorCategory.Integrity,
+  ErrorCategory.Denied,
+  ErrorCategory.Unsupported,
+  ErrorCategory.Aborted,
+  ErrorCategory.NoSpace,
+]);
+
+/**
+ * Whether a source failure is final. `unavailable` means the source already retried (with its own backoff) before
+ * giving up: when opening a stream fails that way, retrying here would multiply its retries; the same category
+ * mid-stream (a dropped connection after the response started) is an interruption and is resumed. Everything
+ * else (a protocol error, a raw connection reset) is retried.
+ */
+export function isFinal(err: unknown, opening: boolean): boolean {
+  const category = errorCategory(err);
+  if (category === undefined) return false;
+  return FINAL.has(category) || (opening && category === ErrorCategory.Unavailable);
+}
+
+export function isAbort(err: unknown): boolean {
+  return errorCategory(err) === ErrorCategory.Aborted;
+}
+
+export function asAbort(err: unknown): unknown {
+  return err instanceof AbortError ? err : new AbortError(err);
+}
+
+/** Runs a local filesystem step: ENOSPC/EDQUOT become NoSpaceError. */
+export function localSync<T>(fn: () => T, root: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw asStoreError(err, root);
+  }
+}

@@ -1,18 +1,8 @@
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
-import {
-  UNKNOWN_TRANSFORMER,
-  checkLimit,
-  checkLocation,
-  checkString,
-  orderCandidates,
-  type BlobInfoCache,
-  type CandidateLocation,
-  type CandidateOptions,
-  type KnownLocation,
-  type RawLocation,
-} from './types.js';
+import { UNKNOWN_TRANSFORMER, type BlobInfoCache, type CandidateLocation, type CandidateOptions, type KnownLocation } from './types.js';
+import { checkLimit, checkLocation, checkString, orderCandidates, type RawLocation } from './rules.js';
 
 const key = (transport: string, scope: string, digest: string): string => `${transport}\0${scope}\0${digest}`;
 

@@ -4,18 +4,8 @@ import { openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
-import {
-  UNKNOWN_TRANSFORMER,
-  checkLimit,
-  checkLocation,
-  checkString,
-  orderCandidates,
-  type BlobInfoCache,
-  type CandidateLocation,
-  type CandidateOptions,
-  type KnownLocation,
-  type RawLocation,
-} from './types.js';
+import { UNKNOWN_TRANSFORMER, type BlobInfoCache, type CandidateLocation, type CandidateOptions, type KnownLocation } from './types.js';
+import { checkLimit, checkLocation, checkString, orderCandidates, type RawLocation } from './rules.js';
 
 /** `PRAGMA application_id` of a blob-info cache file ('MBIC'): anything else with tables in it is foreign. */
 export const BLOBINFO_APPLICATION_ID = 0x4d424943;

@@ -4,7 +4,7 @@
  * request, closed whatever happens.
  */
 import path from 'node:path';
-import { blobInfoCacheFor, type StoreBlobInfoCache } from '../blobinfo/mote.js';
+import { blobInfoCacheFor, type StoreBlobInfoCache } from '../blobinfo/store-cache.js';
 import { callSafely } from '../internal/listeners.js';
 import type { Reference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';

@@ -80,4 +80,3 @@ export class StoreBlobInfoCache extends SqliteBlobInfoCache {
   }
 }
 
-export type { BlobInfoCache };

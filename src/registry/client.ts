@@ -17,6 +17,7 @@ import {
   RegistryInsecureError,
   RegistryNotFoundError,
   RegistryProtocolError,
+  RegistryRangeError,
   RegistryRateLimitError,
   RegistryUnavailableError,
 } from './errors.js';
@@ -213,22 +214,6 @@ function parseContentRange(v: string | undefined): { start: number; end: number;
   const m = v && /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim());
   if (!m) return undefined;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
-}
-
-/**
- * A blob range starting past the blob's end, in whichever form it was found out: a 416, a 200 to a ranged request
- * with a shorter Content-Length, or the HEAD of a zero-length read. `code` is `ERR_REGISTRY` as before; the class
- * lets callers (RegistryMoteCache) tell it from other registry errors without reading messages. (Kept here rather
- * than in errors.ts only to stay inside this change's files.)
- */
-export class RegistryRangeError extends RegistryError {
-  readonly offset: number;
-  readonly size: number;
-  constructor(message: string, details: { registry: string; status?: number | undefined; offset: number; size: number }) {
-    super('ERR_REGISTRY', message, { registry: details.registry, status: details.status });
-    this.offset = details.offset;
-    this.size = details.size;
-  }
 }
 
 /**

@@ -11,22 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { MoteError } from '../errors.js';
+import { InvalidCredentialsError } from './errors.js';
 import type { Credential, CredentialSource } from './types.js';
-
-/** An auth file or one of its keys is unusable. The message names the file and key, never the secret. */
-export class InvalidCredentialsError extends MoteError {
-  readonly file: string | undefined;
-  readonly key: string | undefined;
-  constructor(message: string, details: { file?: string | undefined; key?: string | undefined } = {}) {
-    const where = [details.file && `in ${details.file}`, details.key !== undefined && `key ${JSON.stringify(details.key)}`]
-      .filter(Boolean)
-      .join(', ');
-    super('ERR_INVALID_CREDENTIALS', where ? `${message} (${where})` : message);
-    this.file = details.file;
-    this.key = details.key;
-  }
-}
 
 /**
  * A credential whose secrets stay out of `JSON.stringify`, `String()`, `util.inspect` and `console.log`: they

@@ -3,7 +3,6 @@ export * from './types.js';
 export * from './errors.js';
 export {
   RegistryClient,
-  RegistryRangeError,
   MAX_MANIFEST_BYTES,
   parseNextLink,
   type TagsOptions,
@@ -16,7 +15,6 @@ export {
   FileCredentialSource,
   StaticCredentialSource,
   RegistryCredential,
-  InvalidCredentialsError,
   DOCKER_HUB_REGISTRY,
   normalizeRegistryHost,
   parseAuthKey,

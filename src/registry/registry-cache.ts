@@ -9,8 +9,8 @@ import { Reference } from '../reference/index.js';
 import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
 import type { CommitMode, MoteCache, MoteInfo, MoteReaderAt, PruneResult, RangeReadable } from '../store/types.js';
-import { RegistryRangeError, type RegistryClient } from './client.js';
-import { RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
+import type { RegistryClient } from './client.js';
+import { RegistryNotFoundError, RegistryRangeError, UnsupportedOperationError } from './errors.js';
 import { toRepositoryName } from './names.js';
 import type { RepositoryName } from './types.js';
 

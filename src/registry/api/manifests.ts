@@ -3,7 +3,7 @@
  * descriptor without the bytes, falling back to get), and put.
  */
 import { DigestMismatchError, InvalidArgumentError } from '../../errors.js';
-import { digestOf, isDigest, parseDigest } from '../../digest/index.js';
+import { digestOf, isDigest, parseDigest, verifyBytes } from '../../digest/index.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { DEFAULT_MEDIA_TYPE, MANIFEST_ACCEPT, mediaTypeOfContentType } from '../../oci/media-types.js';
 import { repositoryScope } from '../auth/authenticator.js';
@@ -54,16 +54,12 @@ export async function getManifest(t: Transport, repo: RepositoryName | string, t
   const bytes = await readBody(res, MAX_MANIFEST_BYTES, options.signal, s.what, registry);
   if (!bytes) throw new RegistryProtocolError(`${s.what}: over the ${MAX_MANIFEST_BYTES}-byte manifest limit`, { registry, status: 200 });
   let digest: string | undefined;
-  if (kind === 'digest') {
-    const actual = digestOf(bytes, parseDigest(tagOrDigest).algorithm);
-    if (actual !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, actual);
-    digest = tagOrDigest;
-  }
+  if (kind === 'digest') digest = verifyBytes(bytes, { digest: tagOrDigest });
+  // The registry's claim is checked in every case, even when the bytes already matched the digest asked for.
   const claim = contentDigestClaim(res, s.what, registry);
   if (claim) {
-    const actual = digestOf(bytes, claim.algorithm);
-    if (actual !== claim.digest) throw new DigestMismatchError(claim.digest, actual);
-    digest ??= claim.digest;
+    const claimed = verifyBytes(bytes, { digest: claim.digest });
+    digest ??= claimed;
   }
   digest ??= digestOf(bytes);
   return { descriptor: { mediaType: manifestMediaType(header(res.headers, 'content-type'), bytes), digest, size: bytes.length }, bytes };
@@ -119,11 +115,8 @@ export async function putManifest(
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('putManifest: bytes must be a Uint8Array');
   if (typeof mediaType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(mediaType)) throw new InvalidArgumentError(`putManifest: invalid media type ${JSON.stringify(mediaType)}`);
   if (bytes.length > MAX_MANIFEST_BYTES) throw new InvalidArgumentError(`putManifest: ${bytes.length} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
-  const digest = kind === 'digest' ? ref : digestOf(bytes);
-  if (kind === 'digest') {
-    const actual = digestOf(bytes, parseDigest(ref).algorithm);
-    if (actual !== ref) throw new DigestMismatchError(ref, actual);
-  }
+  // By digest: the bytes must be what the digest says, before anything is sent.
+  const digest = verifyBytes(bytes, kind === 'digest' ? { digest: ref } : {});
   const s: Send = {
     registry,
     method: 'PUT',
@@ -139,7 +132,8 @@ export async function putManifest(
   const res = await t.send(s);
   if (res.status !== 201 && res.status !== 200) throw await errorFrom(s, res);
   discard(res.body);
-  // The registry's claim is checked, never passed on: the digest returned is the one of the bytes sent.
+  // The registry's claim is checked, never passed on: the digest returned is the one of the bytes sent. (Here the
+  // bytes are ours and the claim is the registry's: `expected` is our digest, `actual` what the registry says.)
   const claim = contentDigestClaim(res, s.what, registry);
   if (claim) {
     const ours = claim.algorithm === parseDigest(digest).algorithm ? digest : digestOf(bytes, claim.algorithm);

@@ -3,8 +3,8 @@
  * mounts. The requests of an upload session are in `upload-session.ts`.
  */
 import { Readable } from 'node:stream';
-import { AbortError, DigestMismatchError, InvalidArgumentError, SizeMismatchError } from '../../errors.js';
-import { createDigester, digestOf, parseDigest, type Digester } from '../../digest/index.js';
+import { AbortError, InvalidArgumentError, SizeMismatchError } from '../../errors.js';
+import { parseDigest, Verifier, verifyBytes } from '../../digest/index.js';
 import { repositoryScope } from '../auth/authenticator.js';
 import { RegistryProtocolError } from '../errors.js';
 import { toRepositoryName } from '../names.js';
@@ -41,17 +41,13 @@ export async function pushBlob(
   options: PushBlobOptions,
 ): Promise<PushBlobResult> {
   const { registry, repository } = toRepositoryName(repo);
-  const { algorithm } = parseDigest(digest);
+  parseDigest(digest);
   const { size, chunkSize, signal } = options;
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) throw new InvalidArgumentError('pushBlob: size must be a non-negative integer');
   if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) throw new InvalidArgumentError('pushBlob: chunkSize must be a positive integer');
   const isBuffer = source instanceof Uint8Array;
   if (!isBuffer && chunkSize === undefined && size === undefined) throw new InvalidArgumentError('pushBlob: a stream needs `size` (or `chunkSize`)');
-  if (isBuffer) {
-    if (size !== undefined && source.length !== size) throw new SizeMismatchError(digest, size, source.length);
-    const actual = digestOf(source, algorithm);
-    if (actual !== digest) throw new DigestMismatchError(digest, actual);
-  }
+  if (isBuffer) verifyBytes(source, { digest, size });
   const session: Session = { t, registry, repository, signal, what: `blob ${registry}/${repository}@${digest}` };
   // The source is closed whenever it will not be read to its end (it exists, the upload failed): a stream is
   // destroyed, and an async iterator (a generator) is returned, so its `finally` runs and it holds no file open.
@@ -79,14 +75,14 @@ export async function pushBlob(
   }
   // Where the session is now: each PATCH may move it, and a failure cancels the session where it last was.
   const upload = { location: started.location };
-  const hasher = createDigester(algorithm);
-  const expected: Expected = { digest, size };
+  // Hashes and counts the bytes on their way out: the size as soon as a chunk would pass it, then the digest.
+  const verifier = new Verifier({ digest, size });
   const found: Found = {};
   let sent: number;
   try {
-    if (chunkSize !== undefined) sent = await uploadChunks(session, upload, expected, isBuffer ? [source] : source, chunkSize, hasher, found);
+    if (chunkSize !== undefined) sent = await uploadChunks(session, upload, digest, isBuffer ? [source] : source, chunkSize, verifier, found);
     else if (isBuffer) sent = await uploadBuffer(session, upload.location, digest, source);
-    else sent = await uploadStream(session, upload.location, expected, source, hasher, found);
+    else sent = await uploadStream(session, upload.location, digest, source, size!, verifier, found);
   } catch (err) {
     release();
     await cancelUpload(session, upload.location);
@@ -101,32 +97,28 @@ interface Found {
   sourceError?: Error;
 }
 
-/** What the pushed bytes must be. */
-interface Expected {
-  digest: string;
-  size: number | undefined;
-}
-
-function checkUpload(expected: Expected, sent: number, actual: string): void {
-  if (expected.size !== undefined && sent !== expected.size) throw new SizeMismatchError(expected.digest, expected.size, sent);
-  if (actual !== expected.digest) throw new DigestMismatchError(expected.digest, actual);
+/** Hashes and counts one chunk of the source; a size mismatch is the source's fault (recorded in `found`). */
+function hashChunk(verifier: Verifier, chunk: Uint8Array, found: Found): void {
+  try {
+    verifier.update(chunk);
+  } catch (err) {
+    throw (found.sourceError = err as Error);
+  }
 }
 
 /** PATCHes of `chunkSize` bytes with `Content-Range`, then an empty `PUT ?digest=`. Returns the bytes sent. */
 async function uploadChunks(
   session: Session,
   upload: { location: URL },
-  expected: Expected,
+  digest: string,
   source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   chunkSize: number,
-  hasher: Digester,
+  verifier: Verifier,
   found: Found,
 ): Promise<number> {
-  const { digest, size } = expected;
   let sent = 0;
   for await (const chunk of rechunk(source, chunkSize)) {
-    if (size !== undefined && sent + chunk.length > size) throw (found.sourceError = new SizeMismatchError(digest, size, sent + chunk.length));
-    hasher.update(chunk);
+    hashChunk(verifier, chunk, found);
     const r = await uploadRequest(session, 'PATCH', upload.location, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), {
       'content-type': 'application/octet-stream',
       'content-length': String(chunk.length),
@@ -135,7 +127,7 @@ async function uploadChunks(
     sent += chunk.length;
     if (r.location) upload.location = r.location;
   }
-  checkUpload(expected, sent, hasher.digest());
+  verifier.verify();
   await uploadRequest(session, 'PUT', withDigest(upload.location, digest), Buffer.alloc(0), { 'content-length': '0' }, 201);
   return sent;
 }
@@ -153,24 +145,21 @@ async function uploadBuffer(session: Session, location: URL, digest: string, sou
 async function uploadStream(
   session: Session,
   location: URL,
-  expected: Expected,
+  digest: string,
   source: AsyncIterable<Uint8Array>,
-  hasher: Digester,
+  size: number,
+  verifier: Verifier,
   found: Found,
 ): Promise<number> {
-  const { digest, size } = expected;
-  let sent = 0;
   const counted = Readable.from(
     (async function* () {
       for await (const c of source) {
         const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
-        hasher.update(b);
-        sent += b.length;
-        // Stop at the first byte too many rather than let the HTTP layer fail on Content-Length.
-        if (size !== undefined && sent > size) throw (found.sourceError = new SizeMismatchError(digest, size, sent));
+        // Stops at the first byte too many rather than let the HTTP layer fail on Content-Length.
+        hashChunk(verifier, b, found);
         yield b;
       }
-      if (size !== undefined && sent < size) throw (found.sourceError = new SizeMismatchError(digest, size, sent));
+      if (verifier.received < size) throw (found.sourceError = new SizeMismatchError(digest, size, verifier.received));
     })(),
   );
   try {
@@ -180,11 +169,11 @@ async function uploadStream(
     }, 201);
   } catch (err) {
     // The registry's refusal (400 DIGEST_INVALID, a length mismatch) is reported as what it is.
-    if (counted.readableEnded) checkUpload(expected, sent, hasher.digest());
+    if (counted.readableEnded) verifier.verify();
     throw err;
   }
-  checkUpload(expected, sent, hasher.digest());
-  return sent;
+  verifier.verify();
+  return verifier.received;
 }
 
 /**

@@ -7,9 +7,10 @@
 import { Readable } from 'node:stream';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { digestOf } from '../src/index.js';
-import { Authenticator, parseWWWAuthenticate, type FetchToken } from '../src/registry/auth.js';
-import { BoundedBody } from '../src/registry/body.js';
-import { safeUrl } from '../src/registry/client.js';
+import { Authenticator, type FetchToken } from '../src/registry/auth/authenticator.js';
+import { parseWWWAuthenticate } from '../src/registry/auth/challenge.js';
+import { BoundedBody } from '../src/registry/transport/body.js';
+import { safeUrl } from '../src/registry/transport/redact.js';
 import { RegistryClient, parseNextLink, type RegistryEvent } from '../src/registry/index.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from './helpers/registry.js';
 import { startTokenServer, type TokenServer } from './helpers/token-server.js';

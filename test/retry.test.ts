@@ -12,7 +12,8 @@ import {
   resolveRetryOptions,
   RateLimiter,
 } from '../src/registry/index.js';
-import { raceSignal, sleep, tlsFailureCode } from '../src/registry/retry.js';
+import { raceSignal, sleep } from '../src/internal/abort.js';
+import { tlsFailureCode } from '../src/registry/transport/response-errors.js';
 import events from 'node:events';
 import { execFileSync } from 'node:child_process';
 import dns from 'node:dns/promises';

@@ -13,8 +13,8 @@ import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
 import type { MoteProvider, RangeReadable } from '../store/roles.js';
 import type { MoteInfo, MoteReaderAt } from '../store/types.js';
-import { RegistryRangeError, type RegistryClient } from './client.js';
-import { RegistryNotFoundError, UnsupportedOperationError } from './errors.js';
+import type { RegistryClient } from './client.js';
+import { RegistryNotFoundError, RegistryRangeError, UnsupportedOperationError } from './errors.js';
 import { toRepositoryName } from './names.js';
 import type { RepositoryName } from './types.js';
 

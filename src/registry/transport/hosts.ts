@@ -81,3 +81,12 @@ export function schemeAllowed(url: URL, insecure: readonly string[] = []): boole
   if (url.protocol !== 'http:') return false;
   return transportFor(url.host, insecure).schemes.includes('http');
 }
+
+/**
+ * True if a request may go on from `from` to `to` (a redirect, an upload session's `Location`): the bytes and the
+ * credentials that follow must not go over plain HTTP to a host where plain HTTP is not allowed, nor from HTTPS
+ * down to HTTP unless the target host may be reached over HTTP.
+ */
+export function mayFollow(from: URL, to: URL, insecure: readonly string[]): boolean {
+  return schemeAllowed(to, insecure) && !(from.protocol === 'https:' && to.protocol === 'http:' && !transportFor(to.host, insecure).schemes.includes('http'));
+}

@@ -1,75 +1,13 @@
 /**
  * Registry authentication state: challenges learnt from `WWW-Authenticate`, and Bearer tokens cached per
  * (registry, scope) until shortly before they expire. The HTTP exchange with the token realm is done by the
- * client (it owns the connections, retries and TLS policy) through the `fetchToken` function given here.
+ * transport (it owns the connections, retries and TLS policy) through the `fetchToken` function given here
+ * (see `token.ts`).
  */
-import { raceSignal } from './retry.js';
-import type { Credential } from './types.js';
-
-export interface Challenge {
-  /** Lowercase scheme: `bearer`, `basic`. */
-  scheme: string;
-  /** Parameters with lowercase names: `realm`, `service`, `scope`, `error`. */
-  params: Record<string, string>;
-}
-
-/**
- * Parses a `WWW-Authenticate` value (RFC 9110 §11.6.1): one or more challenges, each a scheme followed by
- * comma-separated `name=value` / `name="quoted value"` parameters. Unparsable input gives what could be read.
- */
-export function parseWWWAuthenticate(header: string | string[] | undefined): Challenge[] {
-  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  const out: Challenge[] = [];
-  for (const value of values) {
-    let i = 0;
-    const s = value;
-    const skipWs = () => {
-      while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === ',')) i++;
-    };
-    const token = () => {
-      const start = i;
-      while (i < s.length && /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(s[i]!)) i++;
-      return s.slice(start, i);
-    };
-    let current: Challenge | undefined;
-    while (i < s.length) {
-      skipWs();
-      const start = i;
-      const name = token();
-      if (!name) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < s.length && (s[j] === ' ' || s[j] === '\t')) j++;
-      if (s[j] === '=' && current) {
-        i = j + 1;
-        while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-        let val = '';
-        if (s[i] === '"') {
-          i++;
-          while (i < s.length && s[i] !== '"') {
-            if (s[i] === '\\' && i + 1 < s.length) i++;
-            val += s[i];
-            i++;
-          }
-          i++;
-        } else {
-          const vs = i;
-          while (i < s.length && s[i] !== ',') i++;
-          val = s.slice(vs, i).trim();
-        }
-        current.params[name.toLowerCase()] = val;
-      } else {
-        // A new challenge (a token68 after the scheme, used by no registry, is skipped).
-        if (start === i) i++;
-        current = { scheme: name.toLowerCase(), params: {} };
-        out.push(current);
-      }
-    }
-  }
-  return out;
-}
+import { raceSignal } from '../../internal/abort.js';
+import { MAX_TOKEN_MARGIN_MS, MIN_TOKEN_MARGIN_MS } from '../options.js';
+import type { Credential } from '../types.js';
+import { parseWWWAuthenticate, type Challenge } from './challenge.js';
 
 /** `repository:NAME:ACTIONS`. */
 export function repositoryScope(repository: string, actions: 'pull' | 'pull,push' | 'push'): string {
@@ -79,18 +17,8 @@ export function repositoryScope(repository: string, actions: 'pull' | 'pull,push
 /** What a token endpoint answered (the fields the Docker token spec and OAuth2 define). */
 export interface TokenResponse {
   token: string;
-  /** Seconds; default 60 as the spec says. */
+  /** Seconds; default 60 as the spec says (`DEFAULT_TOKEN_LIFETIME_S`). */
   expiresIn: number;
-}
-
-/** Parses a token endpoint's JSON body. `undefined` if it has no token. */
-export function parseTokenResponse(body: unknown): TokenResponse | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Record<string, unknown>;
-  const token = typeof b.token === 'string' && b.token ? b.token : typeof b.access_token === 'string' && b.access_token ? b.access_token : undefined;
-  if (!token) return undefined;
-  const e = typeof b.expires_in === 'number' && Number.isFinite(b.expires_in) && b.expires_in > 0 ? b.expires_in : 60;
-  return { token, expiresIn: e };
 }
 
 /**
@@ -98,16 +26,19 @@ export function parseTokenResponse(body: unknown): TokenResponse | undefined {
  * token is never sent in the last moments of its validity (clocks and latency differ).
  */
 export function tokenMarginMs(expiresInSeconds: number): number {
-  return Math.min(30_000, Math.max(1000, expiresInSeconds * 100));
+  return Math.min(MAX_TOKEN_MARGIN_MS, Math.max(MIN_TOKEN_MARGIN_MS, expiresInSeconds * 100));
 }
 
-export type FetchToken = (args: {
+/** What a token is fetched for: the registry's challenge (realm, service), the scopes, and who asks. */
+export interface FetchTokenArgs {
   registry: string;
   challenge: Challenge;
   scopes: readonly string[];
   credential: Credential | undefined;
   signal: AbortSignal | undefined;
-}) => Promise<TokenResponse>;
+}
+
+export type FetchToken = (args: FetchTokenArgs) => Promise<TokenResponse>;
 
 interface CachedToken {
   token: string;

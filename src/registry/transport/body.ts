@@ -3,6 +3,10 @@
  * error documents and tokens), and discarding bodies that are not wanted.
  */
 import { Readable } from 'node:stream';
+import { asAbortError, raceSignal, throwIfAborted } from '../../internal/abort.js';
+import { callSafely } from '../../internal/listeners.js';
+import { RegistryProtocolError } from '../errors.js';
+import type { Response } from './types.js';
 
 /** Releases a body nobody will read: destroyed, never read (a 416 body may lie about its length). */
 export function discard(body: Readable | undefined): void {
@@ -29,6 +33,24 @@ export async function readCapped(body: Readable, cap: number): Promise<Buffer | 
     if (!body.destroyed && !body.readableEnded) discard(body);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Reads a whole (capped) body: `undefined` if longer than `cap`. A body that fails is a RegistryProtocolError,
+ * an abort (during the read, or one that won the race with its end) the project's AbortError: never undici's
+ * raw errors or a DOMException.
+ */
+export async function readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer | undefined> {
+  let buf: Buffer | undefined;
+  try {
+    buf = await raceSignal(readCapped(res.body, cap), signal);
+  } catch (err) {
+    discard(res.body);
+    if (signal?.aborted) throw asAbortError(err, signal);
+    throw new RegistryProtocolError(`${what}: the body failed: ${(err as Error).message}`, { registry, status: res.status, cause: err });
+  }
+  throwIfAborted(signal);
+  return buf;
 }
 
 export interface BoundedBodyOptions {
@@ -78,12 +100,9 @@ export class BoundedBody extends Readable {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return;
-    try {
-      this.#o.onBytes?.(chunk.length);
-    } catch {
-      // A progress listener's failure is not the transfer's: thrown from a 'data' handler it would otherwise
-      // escape as an uncaughtException and end the process (the client's onEvent is isolated the same way).
-    }
+    // A progress listener's failure is not the transfer's: thrown from a 'data' handler it would otherwise
+    // escape as an uncaughtException and end the process (the client's onEvent is isolated the same way).
+    callSafely(this.#o.onBytes, chunk.length);
     let c = chunk;
     if (this.#skip > 0) {
       const drop = Math.min(this.#skip, c.length);

@@ -4,15 +4,9 @@
  * never below the floor; after a quiet period without 429s the rate grows ×1.5 per step back to the configured
  * one. The arithmetic takes the time as an argument so it is tested without timers.
  */
-import { sleep } from './retry.js';
-import type { RateLimitOptions } from './types.js';
-
-/** 429s within this long of a cut do not cut again. */
-export const CUT_INTERVAL_MS = 1000;
-/** Time without a 429 before the rate starts recovering, and between recovery steps. */
-export const RECOVERY_INTERVAL_MS = 5000;
-/** Factor of one recovery step. */
-export const RECOVERY_FACTOR = 1.5;
+import { sleep } from '../../internal/abort.js';
+import { CUT_INTERVAL_MS, RATE_LIMIT_DEFAULTS, RECOVERY_FACTOR, RECOVERY_INTERVAL_MS } from '../options.js';
+import type { RateLimitOptions } from '../types.js';
 
 export interface ResolvedRateLimit {
   requestsPerSecond: number;
@@ -22,11 +16,11 @@ export interface ResolvedRateLimit {
 
 export function resolveRateLimit(o: RateLimitOptions = {}): ResolvedRateLimit {
   const pos = (v: number | undefined, d: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : d);
-  const requestsPerSecond = pos(o.requestsPerSecond, 100);
+  const requestsPerSecond = pos(o.requestsPerSecond, RATE_LIMIT_DEFAULTS.requestsPerSecond);
   return {
     requestsPerSecond,
-    burst: Math.max(1, pos(o.burst, 50)),
-    minRequestsPerSecond: Math.min(requestsPerSecond, pos(o.minRequestsPerSecond, 0.5)),
+    burst: Math.max(1, pos(o.burst, RATE_LIMIT_DEFAULTS.burst)),
+    minRequestsPerSecond: Math.min(requestsPerSecond, pos(o.minRequestsPerSecond, RATE_LIMIT_DEFAULTS.minRequestsPerSecond)),
   };
 }
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BytesTracker } from '../dist/index.js';
-import { formatSize } from '../dist/util/size.js';
+import { formatSize } from '../dist/cli/size.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');

@@ -1,13 +1,155 @@
 /**
  * motecache: a content-addressed, verified, size-bounded on-disk blob cache for OCI tooling.
+ *
+ * The root exports what most programs use; each layer is also its own entry point with everything it offers:
+ * `motecache/errors`, `motecache/digest`, `motecache/oci`, `motecache/reference`, `motecache/store`,
+ * `motecache/blobinfo`, `motecache/descriptor-cache`, `motecache/registry`, `motecache/pull`.
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './digest/index.js';
-export * from './store/index.js';
-export * from './descriptor-cache/index.js';
-export * from './reference/index.js';
-export * from './blobinfo/index.js';
-export * from './registry/index.js';
-export * from './pull/index.js';
-export * from './oci/index.js';
+export {
+  MoteError,
+  ErrorCategory,
+  errorCategory,
+  InvalidDigestError,
+  MoteNotFoundError,
+  SizeMismatchError,
+  DigestMismatchError,
+  NoSpaceError,
+  InvalidArgumentError,
+  AbortError,
+  InvalidReferenceError,
+  InvalidDescriptorError,
+  BlobUnknownError,
+  CacheUnavailableError,
+  FetchFailedError,
+  FallbackFetchError,
+} from './errors.js';
+export {
+  ALGORITHMS,
+  isAlgorithm,
+  parseDigest,
+  validateDigest,
+  isDigest,
+  createDigester,
+  digestOf,
+  Verifier,
+  verifyBytes,
+  VerifyingStream,
+  type DigestAlgorithm,
+  type ParsedDigest,
+  type Digester,
+  type Expected,
+} from './digest/index.js';
+export {
+  MediaType,
+  DEFAULT_MEDIA_TYPE,
+  MANIFEST_ACCEPT,
+  validateDescriptor,
+  parseDocument,
+  MAX_MANIFEST_BYTES,
+  parsePlatform,
+  formatPlatform,
+  hostPlatform,
+  selectManifest,
+  platformScore,
+  availablePlatforms,
+  isValidTag,
+  REF_NAME_ANNOTATION,
+  mergeLayoutIndex,
+  InvalidManifestError,
+  InvalidPlatformError,
+  PlatformNotFoundError,
+  InvalidLayoutError,
+  type Descriptor,
+  type Platform,
+  type PlatformSpec,
+  type ParsedDocument,
+  type ParsedIndex,
+  type ParsedManifest,
+  type LayoutIndex,
+} from './oci/index.js';
+export { Reference, parseReference, isReference, transportFromImageName, DEFAULT_REGISTRY, DEFAULT_TAG } from './reference/index.js';
+export {
+  CommitMode,
+  isRangeReadable,
+  FileMoteCache,
+  PullThroughCache,
+  NilCache,
+  BytesTracker,
+  defaultCacheDir,
+  type MoteInfo,
+  type MoteReaderAt,
+  type MoteSource,
+  type PutExpectation,
+  type PruneOptions,
+  type PruneResult,
+  type VerifyOptions,
+  type VerifyResult,
+  type StoreStats,
+  type VerifyOnRead,
+  type MoteProvider,
+  type MoteIngester,
+  type MoteManager,
+  type MoteCache,
+  type RangeReadable,
+  type FileMoteCacheOptions,
+  type PullThroughCacheOptions,
+  type FetchOptions,
+  type FetchProgress,
+  type FallbackProgress,
+} from './store/index.js';
+export {
+  MemoryBlobInfoCache,
+  SqliteBlobInfoCache,
+  openBlobInfoCache,
+  recordLayerSource,
+  locateLayer,
+  locateLayerDigest,
+  LayerBlobInfo,
+  blobInfoCacheFor,
+  StoreBlobInfoCache,
+  type BlobInfoCache,
+  type CandidateLocation,
+  type KnownLocation,
+} from './blobinfo/index.js';
+export {
+  MemoryLayerInfoCache,
+  MemoryBlobDescriptorCache,
+  RedisLayerInfoCache,
+  RedisBlobDescriptorCache,
+  type LayerInfoCache,
+  type LayerMeta,
+  type BlobDescriptorCache,
+  type BlobDescriptor,
+} from './descriptor-cache/index.js';
+export {
+  RegistryClient,
+  RegistryMoteCache,
+  FileCredentialSource,
+  StaticCredentialSource,
+  RegistryError,
+  RegistryAuthError,
+  RegistryNotFoundError,
+  RegistryRateLimitError,
+  RegistryUnavailableError,
+  RegistryProtocolError,
+  RegistryInsecureError,
+  UnsupportedOperationError,
+  InvalidCredentialsError,
+  type RegistryClientOptions,
+  type RepositoryName,
+  type Credential,
+  type CredentialSource,
+  type RegistryEvent,
+} from './registry/index.js';
+export {
+  pull,
+  parseDestination,
+  formatDestination,
+  UnsafeArchiveError,
+  InvalidDestinationError,
+  type PullOptions,
+  type PullResult,
+  type PullProgressEvent,
+  type PullDestination,
+} from './pull/index.js';

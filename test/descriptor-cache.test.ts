@@ -9,8 +9,8 @@ import {
   RedisBlobDescriptorCache,
   RedisLayerInfoCache,
   digestOf,
-  redisCacheKeys,
 } from '../src/index.js';
+import { redisCacheKeys } from '../src/descriptor-cache/index.js';
 import { blobDescriptorCacheConformance, layerInfoCacheConformance, type RawInspector } from './conformance/descriptor-cache.js';
 import { findRedisServer, freePort, redisUnavailableReason, startRedis, type RedisServer } from './helpers/redis.js';
 

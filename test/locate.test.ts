@@ -11,15 +11,11 @@ import {
   InvalidDescriptorError,
   InvalidDigestError,
   InvalidReferenceError,
-  LAYER_SCOPE,
   LayerBlobInfo,
-  MOTE_TRANSPORT,
   MemoryBlobInfoCache,
   SqliteBlobInfoCache,
   StoreBlobInfoCache,
-  UNKNOWN_TRANSFORMER,
   blobInfoCacheFor,
-  blobInfoPathFor,
   locateLayer,
   locateLayerDigest,
   openBlobInfoCache,
@@ -28,6 +24,7 @@ import {
   type BlobInfoCache,
   type Reference,
 } from '../src/index.js';
+import { LAYER_SCOPE, MOTE_TRANSPORT, UNKNOWN_TRANSFORMER, blobInfoPathFor } from '../src/blobinfo/index.js';
 import { makeTempDir } from './helpers/tmp.js';
 
 const digestA = `sha256:${'2'.repeat(64)}`;

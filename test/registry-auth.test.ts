@@ -11,7 +11,8 @@ import { Authenticator, type FetchToken } from '../src/registry/auth/authenticat
 import { parseWWWAuthenticate } from '../src/registry/auth/challenge.js';
 import { BoundedBody } from '../src/registry/transport/body.js';
 import { safeUrl } from '../src/registry/transport/redact.js';
-import { RegistryClient, parseNextLink, type RegistryEvent } from '../src/registry/index.js';
+import { RegistryClient, type RegistryEvent } from '../src/registry/index.js';
+import { parseNextLink } from '../src/registry/transport/headers.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from './helpers/registry.js';
 import { startTokenServer, type TokenServer } from './helpers/token-server.js';
 import { FaultInjectingProxy } from './helpers/fault-proxy.js';

@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import {
-  CUT_INTERVAL_MS,
-  HostBucket,
-  RECOVERY_INTERVAL_MS,
-  backoffDelay,
-  decideRetry,
-  isRetryableError,
-  isRetryableStatus,
-  parseRetryAfter,
-  resolveRateLimit,
-  resolveRetryOptions,
-  RateLimiter,
-} from '../src/registry/index.js';
+import { backoffDelay, decideRetry, isRetryableError, isRetryableStatus, parseRetryAfter, resolveRetryOptions } from '../src/registry/transport/retry.js';
+import { HostBucket, RateLimiter, resolveRateLimit } from '../src/registry/transport/limiter.js';
+import { CUT_INTERVAL_MS, RECOVERY_INTERVAL_MS } from '../src/registry/options.js';
 import { raceSignal, sleep } from '../src/internal/abort.js';
 import { tlsFailureCode } from '../src/registry/transport/response-errors.js';
 import events from 'node:events';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/errors.js';
-import { formatSize, parseSize } from '../src/internal/size.js';
+import { formatSize, parseSize } from '../src/cli/size.js';
 
 describe('parseSize', () => {
   it.each([

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FileMoteCache, type FileMoteCacheOptions } from '../store/file-cache.js';
+import { FileMoteCache, type FileMoteCacheOptions } from '../store/index.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
 

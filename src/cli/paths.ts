@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { defaultCacheDir, type CacheDirEnv } from '../store/default-dir.js';
+import { defaultCacheDir, type CacheDirEnv } from '../store/index.js';
 
 export { defaultCacheDir, type CacheDirEnv };
 

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { formatSize } from '../internal/size.js';
+import { formatSize } from './size.js';
 
 /** `put` and `get` show a bar only for inputs at least this large; smaller ones finish before a bar is useful. */
 export const PROGRESS_THRESHOLD_BYTES = 4 * 1024 * 1024;

@@ -8,10 +8,8 @@ import {
   CacheUnavailableError,
   InvalidArgumentError,
   InvalidDigestError,
-  UNKNOWN_TRANSFORMER,
-  type BlobInfoCache,
-  type CandidateLocation,
 } from '../../src/index.js';
+import { UNKNOWN_TRANSFORMER, type BlobInfoCache, type CandidateLocation } from '../../src/blobinfo/index.js';
 import { BAD_DIGESTS } from '../helpers/bad-digests.js';
 
 export interface BicHarness {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { commandContext, withCache, type Shared } from '../context.js';
-import { formatSize } from '../../internal/size.js';
+import { formatSize } from '../size.js';
 
 export function registerDu(program: Command, shared: Shared): void {
   program

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MoteNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
-import { formatSize } from '../../internal/size.js';
+import { formatSize } from '../size.js';
 
 export function registerInfo(program: Command, shared: Shared): void {
   program

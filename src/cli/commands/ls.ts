@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { MoteInfo } from '../../store/types.js';
+import type { MoteInfo } from '../../store/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
-import { formatSize } from '../../internal/size.js';
+import { formatSize } from '../size.js';
 
 /** One human line per mote: digest, size (right-aligned), media type. */
 export function formatListLine(info: MoteInfo): string {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { commandContext, withCache, type Shared } from '../context.js';
-import { formatSize, parseSize } from '../../internal/size.js';
+import { formatSize, parseSize } from '../size.js';
 
 export function registerPrune(program: Command, shared: Shared): void {
   program

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
-import { formatSize } from '../../internal/size.js';
+import { formatSize } from '../size.js';
 import { commandContext, type CommandContext, type Shared } from '../context.js';
 
 interface PullCliOptions {

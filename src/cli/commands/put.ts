@@ -4,10 +4,10 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { ALGORITHMS, isAlgorithm, parseDigest, type DigestAlgorithm } from '../../digest/index.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { MoteInfo } from '../../store/types.js';
+import type { MoteInfo } from '../../store/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { counted, createProgress, progressEnabled } from '../progress.js';
-import { parseSize } from '../../internal/size.js';
+import { parseSize } from '../size.js';
 
 interface PutOptions {
   mediaType?: string;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { CORRUPT_ERROR_CODE, CliError } from '../output.js';
 import { createProgress, progressEnabled, type Progress } from '../progress.js';
-import { formatSize } from '../../internal/size.js';
+import { formatSize } from '../size.js';
 
 export function registerVerify(program: Command, shared: Shared): void {
   program

@@ -2,7 +2,7 @@
  * Destination writers without a registry: OCI layouts and archives written from a local FileMoteCache (checked
  * with umoci and skopeo), existing ones added to, and hostile archives refused without writing anything.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,11 +15,11 @@ import { REF_NAME_ANNOTATION } from '../src/oci/image-layout.js';
 import { readLayoutIndex, writeOciLayout } from '../src/pull/destination/oci-dir.js';
 import { MediaType } from '../src/oci/media-types.js';
 import { makeImage, type BuiltImage } from './helpers/images.js';
+import { which } from './helpers/net.js';
 import { makeTempDir } from './helpers/tmp.js';
 
-const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const HAVE_UMOCI = have('umoci');
-const HAVE_SKOPEO = have('skopeo');
+const HAVE_UMOCI = which('umoci') !== undefined;
+const HAVE_SKOPEO = which('skopeo') !== undefined;
 
 const { dir: scratch, cleanup } = makeTempDir('motecache-archive-');
 afterAll(cleanup);

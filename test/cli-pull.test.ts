@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage, type BuiltImage } from './helpers/images.js';
 import { FaultInjectingProxy } from './helpers/fault-proxy.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from './helpers/registry.js';
+import { which } from './helpers/net.js';
 import { makeTempDir } from './helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -200,7 +201,7 @@ describe.skipIf(reason)('mote pull', () => {
   });
 
   it('draws progress bars on a terminal and ends with the summary', async () => {
-    const hasScript = (await new Promise<number | null>((resolve) => spawn('sh', ['-c', 'command -v script']).once('close', resolve))) === 0;
+    const hasScript = which('script') !== undefined;
     if (!hasScript) return;
     const dest = fresh('layout');
     const cmd = [process.execPath, MAIN, 'pull', `${registry.host}/team/big:v1`, '--to', `oci:${dest}`, '--cache', fresh('cache'), '--concurrency', '2']

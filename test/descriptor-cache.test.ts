@@ -12,7 +12,8 @@ import {
 } from '../src/index.js';
 import { redisCacheKeys } from '../src/descriptor-cache/index.js';
 import { blobDescriptorCacheConformance, layerInfoCacheConformance, type RawInspector } from './conformance/descriptor-cache.js';
-import { findRedisServer, freePort, redisUnavailableReason, startRedis, type RedisServer } from './helpers/redis.js';
+import { freePort } from './helpers/net.js';
+import { findRedisServer, redisUnavailableReason, startRedis, type RedisServer } from './helpers/redis.js';
 
 const haveRedis = !!findRedisServer();
 if (!haveRedis) console.warn(`descriptor-cache.test: skipping the Redis tests: ${redisUnavailableReason()}`);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { which } from './helpers/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAYOUT = path.join(ROOT, 'fixtures', 'oci-layout');
@@ -137,8 +138,7 @@ describe('fixtures/oci-layout', () => {
     expect(total).toBeLessThan(200 * 1024);
   });
 
-  const umoci = spawnSync('which', ['umoci'], { encoding: 'utf8' });
-  const haveUmoci = umoci.status === 0 && umoci.stdout.trim() !== '';
+  const haveUmoci = which('umoci') !== undefined;
   if (!haveUmoci) {
     console.warn('fixtures.test: umoci is not installed, skipping the umoci check (apt-get install umoci)');
   }

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALGORITHMS, CommitMode, FileMoteCache, digestOf, type DigestAlgorithm } from '../src/index.js';
+import { which } from './helpers/net.js';
 import { makeTempDir, randomData, readAll, temporaries } from './helpers/tmp.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -276,12 +277,8 @@ describe('published blobs are read-only', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Interop with real OCI tools: the cache root must be an image layout that umoci and skopeo can read.
 
-function haveTool(name: string): boolean {
-  const r = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  return r.status === 0;
-}
-const haveUmoci = haveTool('umoci');
-const haveSkopeo = haveTool('skopeo');
+const haveUmoci = which('umoci') !== undefined;
+const haveSkopeo = which('skopeo') !== undefined;
 if (!haveUmoci) console.warn('layout.test: umoci is not installed, skipping the umoci interop tests (apt-get install umoci)');
 if (!haveSkopeo) console.warn('layout.test: skopeo is not installed, skipping the skopeo interop tests (apt-get install skopeo)');
 

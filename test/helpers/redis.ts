@@ -7,12 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const p = (r.stdout ?? '').trim();
-  return r.status === 0 && p ? p : undefined;
-}
+import { freePort, which } from './net.js';
 
 let resolved: { path?: string; reason?: string } | undefined;
 
@@ -46,19 +41,6 @@ export function findRedisServer(): string | undefined {
 export function redisUnavailableReason(): string {
   findRedisServer();
   return resolved?.reason ?? '';
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** One PING over a raw socket: true on `+PONG`. */

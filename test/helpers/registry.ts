@@ -10,16 +10,10 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort, which } from './net.js';
 import { makeTempDir } from './tmp.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
-
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const p = (r.stdout ?? '').trim(); // null when sh itself cannot be spawned
-  return r.status === 0 && p ? p : undefined;
-}
 
 /** Tool → Debian package that provides it. */
 const TOOLS: Record<string, string> = {
@@ -64,19 +58,6 @@ export function registryUnavailableReason(): string | undefined {
     throw new Error(`MOTE_REQUIRE_SERVICES=1 but ${resolved.reason}`);
   }
   return resolved.reason;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released; the registry start retries if someone takes it meanwhile). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // Registries still running when the test process exits are killed, so a failed test never leaks a daemon.

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidReferenceError, Reference, isReference, parseReference, transportFromImageName } from '../../src/index.js';
+
+const H = 'a'.repeat(64);
+const DIG = `sha256:${H}`;
+
+describe('parseReference: valid references, normalised', () => {
+  const table: Array<[string, { registry: string; repository: string; tag?: string; digest?: string }, string]> = [
+    ['alpine', { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' }, 'docker.io/library/alpine:latest'],
+    ['alpine:3.20', { registry: 'docker.io', repository: 'library/alpine', tag: '3.20' }, 'docker.io/library/alpine:3.20'],
+    ['foo/bar', { registry: 'docker.io', repository: 'foo/bar', tag: 'latest' }, 'docker.io/foo/bar:latest'],
+    ['docker.io/alpine', { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' }, 'docker.io/library/alpine:latest'],
+    ['index.docker.io/foo/bar:1', { registry: 'docker.io', repository: 'foo/bar', tag: '1' }, 'docker.io/foo/bar:1'],
+    ['localhost/x', { registry: 'localhost', repository: 'x', tag: 'latest' }, 'localhost/x:latest'],
+    ['localhost:5000/x', { registry: 'localhost:5000', repository: 'x', tag: 'latest' }, 'localhost:5000/x:latest'],
+    ['localhost:5000/x:v1', { registry: 'localhost:5000', repository: 'x', tag: 'v1' }, 'localhost:5000/x:v1'],
+    ['any.host/store/a', { registry: 'any.host', repository: 'store/a', tag: 'latest' }, 'any.host/store/a:latest'],
+    ['ghcr.io/o/r/deep/path:t_1.2-3', { registry: 'ghcr.io', repository: 'o/r/deep/path', tag: 't_1.2-3' }, 'ghcr.io/o/r/deep/path:t_1.2-3'],
+    [`ghcr.io/o/r@${DIG}`, { registry: 'ghcr.io', repository: 'o/r', digest: DIG }, `ghcr.io/o/r@${DIG}`],
+    [`ghcr.io/o/r:v1@${DIG}`, { registry: 'ghcr.io', repository: 'o/r', tag: 'v1', digest: DIG }, `ghcr.io/o/r:v1@${DIG}`],
+    [`alpine@${DIG}`, { registry: 'docker.io', repository: 'library/alpine', digest: DIG }, `docker.io/library/alpine@${DIG}`],
+    ['Reg.Example.COM:443/a_b/c__d/e---f/g.h', { registry: 'Reg.Example.COM:443', repository: 'a_b/c__d/e---f/g.h', tag: 'latest' }, 'Reg.Example.COM:443/a_b/c__d/e---f/g.h:latest'],
+    ['[::1]:5000/x', { registry: '[::1]:5000', repository: 'x', tag: 'latest' }, '[::1]:5000/x:latest'],
+    ['127.0.0.1:5000/x/y', { registry: '127.0.0.1:5000', repository: 'x/y', tag: 'latest' }, '127.0.0.1:5000/x/y:latest'],
+    [`r.io/x:${'T'.repeat(128)}`, { registry: 'r.io', repository: 'x', tag: 'T'.repeat(128) }, `r.io/x:${'T'.repeat(128)}`],
+  ];
+  for (const [input, parts, canonical] of table) {
+    it(input, () => {
+      const r = parseReference(input);
+      expect(r).toBeInstanceOf(Reference);
+      expect({ registry: r.registry, repository: r.repository, tag: r.tag, digest: r.digest }).toEqual({
+        tag: undefined,
+        digest: undefined,
+        ...parts,
+      });
+      expect(r.toString()).toBe(canonical);
+      expect(String(r)).toBe(canonical);
+      // Canonical strings are fixed points.
+      expect(parseReference(canonical).toString()).toBe(canonical);
+      expect(isReference(input)).toBe(true);
+    });
+  }
+
+  it('names the same image the same way', () => {
+    expect(parseReference('alpine').equals(parseReference('docker.io/library/alpine:latest'))).toBe(true);
+    expect(parseReference('alpine').equals('index.docker.io/library/alpine')).toBe(false); // a string is compared as it is
+    expect(parseReference('alpine').name).toBe('docker.io/library/alpine');
+    expect(JSON.stringify({ r: parseReference('foo/bar:1') })).toBe('{"r":"docker.io/foo/bar:1"}');
+  });
+
+  it('withTag / withDigest', () => {
+    const r = parseReference('r.io/x:1');
+    expect(r.withTag('2').toString()).toBe('r.io/x:2');
+    expect(r.withDigest(DIG).toString()).toBe(`r.io/x:1@${DIG}`);
+    expect(() => r.withTag('-bad')).toThrow(InvalidReferenceError);
+    expect(() => r.withDigest('sha256:nope')).toThrow(InvalidReferenceError);
+  });
+});
+
+describe('parseReference: invalid references', () => {
+  const bad: Array<[string, unknown]> = [
+    ['empty', ''],
+    ['not a string', 42],
+    ['uppercase repository', 'docker.io/Foo/bar'],
+    ['uppercase short name', 'Alpine'],
+    ['scheme', 'https://any.host/store/a'],
+    ['whitespace', 'alpine latest'],
+    ['trailing newline', 'alpine\n'],
+    ['empty tag', 'alpine:'],
+    ['tag starting with a dash', 'alpine:-x'],
+    ['tag starting with a dot', 'alpine:.x'],
+    ['tag too long', `alpine:${'t'.repeat(129)}`],
+    ['tag with a slash-free bad char', 'alpine:a+b'],
+    ['empty path component', 'r.io//x'],
+    ['trailing slash', 'r.io/x/'],
+    ['leading slash', '/x'],
+    ['registry only', 'r.io/'],
+    ['component starting with a separator', 'r.io/_x'],
+    ['component ending with a separator', 'r.io/x-'],
+    ['triple underscore', 'r.io/a___b'],
+    ['dot dot', 'r.io/a..b'],
+    ['bad digest', 'alpine@sha256:abc'],
+    ['uppercase digest', `alpine@sha256:${H.toUpperCase()}`],
+    ['unknown digest algorithm', `alpine@md5:${'a'.repeat(32)}`],
+    ['empty digest', 'alpine@'],
+    ['two @', `alpine@${DIG}@${DIG}`],
+    ['bad registry', '-bad.io/x'],
+    ['bad port', 'r.io:port/x'],
+    ['name too long', `r.io/${'a'.repeat(260)}`],
+    ['only a tag', ':latest'],
+  ];
+  for (const [label, input] of bad) {
+    it(label, () => {
+      let err: unknown;
+      try {
+        parseReference(input as string);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidReferenceError);
+      expect((err as InvalidReferenceError).code).toBe('ERR_INVALID_REFERENCE');
+      expect(isReference(input)).toBe(false);
+    });
+  }
+
+  it('the Reference constructor validates too', () => {
+    expect(() => new Reference({ registry: 'r.io', repository: 'Bad' })).toThrow(InvalidReferenceError);
+    expect(() => new Reference({ registry: 'bad_host', repository: 'x' })).toThrow(InvalidReferenceError);
+    expect(new Reference({ registry: 'r.io', repository: 'x', tag: 'v' }).toString()).toBe('r.io/x:v');
+  });
+});
+
+describe('transportFromImageName (the original TestTransportFromImageName, plus edges)', () => {
+  const table: Array<[string, string, string]> = [
+    ['docker transport', 'docker:image', 'oci'],
+    ['oci alone', 'oci', 'oci'],
+    ['oci transport', 'oci:https:/any.host/here', 'oci'],
+    ['directory transport', 'dir:path/to/file', 'dir'],
+    ['docker archive transport', 'docker-archive:path/to/data', 'docker-archive'],
+    ['oci archive transport', 'oci-archive:/path/to/file', 'oci-archive'],
+    ['tarball transport', 'tarball:~/bigfiles/bob.tar', 'tarball'],
+    ['not defined transport', 'something:is.maybe.bottle', 'oci'],
+    ['a URL', 'https://any.host/store/a', 'oci'],
+    ['a plain reference with a port', 'localhost:5000/x', 'oci'],
+    ['dir without a colon', 'dir', 'oci'],
+    ['empty', '', 'oci'],
+    ['prototype names are not transports', 'constructor:x', 'oci'],
+  ];
+  for (const [name, input, expected] of table) {
+    it(name, () => expect(transportFromImageName(input)).toBe(expected));
+  }
+});

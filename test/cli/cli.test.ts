@@ -4,11 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommanderError } from 'commander';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { AbortError, DigestMismatchError, InvalidArgumentError, InvalidDigestError, MoteNotFoundError, NoSpaceError, SizeMismatchError } from '../../src/errors.js';
-import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { describeError } from '../../src/cli/output.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { defaultCacheDir, resolveCacheDir } from '../../src/cli/paths.js';
 import { PROGRESS_THRESHOLD_BYTES, progressEnabled } from '../../src/cli/progress.js';
 
@@ -508,38 +505,6 @@ describe('default cache directory', () => {
     const flagged = path.join(base, 'flag');
     const du = mote(['--cache', flagged, '--json', 'du'], { env: cases[0]![0] });
     expect(parseJson(du.out).cache).toBe(flagged);
-  });
-});
-
-describe('exit codes and error descriptions', () => {
-  it('has the documented values', () => {
-    expect(ExitCode).toEqual({ Ok: 0, Failure: 1, Usage: 2, NotFound: 3, Integrity: 4, NoSpace: 5, RegistryAuth: 6, RegistryUnavailable: 7, Interrupted: 130 });
-  });
-
-  it('maps each library error to its exit code', () => {
-    const d = ZERO_DIGEST;
-    expect(exitCodeFor(new InvalidDigestError('x', 'bad'))).toBe(2);
-    expect(exitCodeFor(new InvalidArgumentError('bad'))).toBe(2);
-    expect(exitCodeFor(new MoteNotFoundError(d))).toBe(3);
-    expect(exitCodeFor(new SizeMismatchError(d, 1, 2))).toBe(4);
-    expect(exitCodeFor(new DigestMismatchError(d, d))).toBe(4);
-    expect(exitCodeFor(new NoSpaceError('/c', new Error('ENOSPC')))).toBe(5);
-    expect(exitCodeFor(Object.assign(new Error('disk full'), { code: 'ENOSPC' }))).toBe(5);
-    expect(exitCodeFor(Object.assign(new Error('gone'), { code: 'ENOENT' }))).toBe(1);
-    expect(exitCodeFor(new Error('plain'))).toBe(1);
-    expect(exitCodeFor('a string')).toBe(1);
-    expect(exitCodeFor(new CommanderError(1, 'commander.unknownOption', 'error: unknown option'))).toBe(2);
-    expect(exitCodeFor(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toBe(0);
-    expect(exitCodeFor(new AbortError())).toBe(130);
-    const signal = AbortSignal.abort();
-    expect(exitCodeFor(signal.reason)).toBe(130); // a DOMException, whose code is a number
-  });
-
-  it('describes errors as a stable code and a one-line message', () => {
-    expect(describeError(new MoteNotFoundError(ZERO_DIGEST))).toEqual({ code: 'ERR_MOTE_NOT_FOUND', message: `mote ${ZERO_DIGEST}: not found in the cache` });
-    expect(describeError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }))).toEqual({ code: 'ENOENT', message: 'no such file' });
-    expect(describeError(new CommanderError(1, 'commander.x', "error: unknown option '--x'"))).toEqual({ code: 'ERR_MOTE_USAGE', message: "unknown option '--x'" });
-    expect(describeError(new Error('two\nlines')).message).toBe('two lines');
   });
 });
 

@@ -1,27 +1,9 @@
-/**
- * Pure pieces of `pull`: platforms (parsing, the host's, picking from an index), destinations, manifest and
- * descriptor validation, merging index.json, and the CLI's exit codes for the new error codes.
- */
+/** Platforms (src/oci/platform.ts): parsing and formatting, the host's, picking a manifest from an index. */
 import { describe, expect, it } from 'vitest';
-import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
 import { MoteError } from '../../src/errors.js';
-import { InvalidDestinationError, UnsafeArchiveError } from '../../src/pull/errors.js';
-import { InvalidPlatformError, PlatformNotFoundError, InvalidManifestError } from '../../src/oci/errors.js';
-import { formatDestination, normalizeDestination, parseDestination } from '../../src/pull/destination/parse.js';
-import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../../src/oci/image-layout.js';
-import { parseDocument } from '../../src/oci/manifest.js';
-import { validateDescriptor, type Descriptor } from '../../src/oci/descriptor.js';
+import { InvalidPlatformError, PlatformNotFoundError } from '../../src/oci/errors.js';
 import { availablePlatforms, formatPlatform, hostPlatform, parsePlatform, selectManifest } from '../../src/oci/platform.js';
-import { RegistryAuthError, RegistryNotFoundError, RegistryProtocolError, RegistryRateLimitError, RegistryUnavailableError } from '../../src/registry/errors.js';
-import { MediaType } from '../../src/oci/media-types.js';
-
-const D = (c: string): string => `sha256:${c.repeat(64)}`;
-const entry = (c: string, platform?: Descriptor['platform']): Descriptor => ({
-  mediaType: MediaType.OciManifest,
-  digest: D(c),
-  size: 100,
-  ...(platform && { platform }),
-});
+import { D, entry } from '../helpers/descriptors.js';
 
 describe('parsePlatform / formatPlatform', () => {
   it('parses os/arch and os/arch/variant, lowercased, with aliases normalised', () => {
@@ -102,113 +84,5 @@ describe('selectManifest', () => {
     expect(err.message).toContain('windows/amd64');
     expect(err.message).toContain('linux/arm64/v8');
     expect(availablePlatforms([entry('e', { os: 'unknown', architecture: 'unknown' })])).toEqual([]);
-  });
-});
-
-describe('parseDestination', () => {
-  it('splits the tag at the last colon when it is a valid tag', () => {
-    expect(parseDestination('oci:/tmp/x')).toEqual({ transport: 'oci', path: '/tmp/x' });
-    expect(parseDestination('oci:/tmp/x:v1.2')).toEqual({ transport: 'oci', path: '/tmp/x', tag: 'v1.2' });
-    expect(parseDestination('oci:rel/dir:latest')).toEqual({ transport: 'oci', path: 'rel/dir', tag: 'latest' });
-    expect(parseDestination('oci-archive:/tmp/a.tar:t')).toEqual({ transport: 'oci-archive', path: '/tmp/a.tar', tag: 't' });
-    expect(parseDestination('oci:/tmp/a:b/c')).toEqual({ transport: 'oci', path: '/tmp/a:b/c' }); // "b/c" is no tag
-    expect(parseDestination('oci:/tmp/a:b:c')).toEqual({ transport: 'oci', path: '/tmp/a:b', tag: 'c' });
-  });
-
-  it.each(['', 'oci', 'oci:', 'oci::tag', 'docker://x/y', 'dir:/tmp/x', '/tmp/x', 'oci:/tmp/x:', 'oci-archive:'])('refuses %j', (s) => {
-    expect(() => parseDestination(s)).toThrow(InvalidDestinationError);
-  });
-
-  it('normalises to an absolute path and checks objects', () => {
-    expect(normalizeDestination({ transport: 'oci', path: 'x', tag: 't' }, '/base')).toEqual({ transport: 'oci', path: '/base/x', tag: 't' });
-    expect(() => normalizeDestination({ transport: 'oci', path: 'x', tag: 'bad tag' })).toThrow(InvalidDestinationError);
-    expect(() => normalizeDestination({ transport: 'dir' as 'oci', path: 'x' })).toThrow(InvalidDestinationError);
-    expect(formatDestination({ transport: 'oci-archive', path: '/a.tar', tag: 'v1' })).toBe('oci-archive:/a.tar:v1');
-  });
-});
-
-describe('validateDescriptor / parseDocument', () => {
-  const good = { mediaType: MediaType.OciLayerTarGzip, digest: D('1'), size: 5 };
-
-  it('accepts a valid descriptor and keeps only known fields', () => {
-    expect(validateDescriptor({ ...good, extra: 1, urls: ['https://x'] }, 'x')).toEqual({ ...good, urls: ['https://x'] });
-  });
-
-  it.each([
-    ['a bad digest', { ...good, digest: 'sha256:../../etc/passwd' }],
-    ['an uppercase digest', { ...good, digest: D('A') }],
-    ['a negative size', { ...good, size: -1 }],
-    ['a fractional size', { ...good, size: 1.5 }],
-    ['an unsafe size', { ...good, size: 2 ** 60 }],
-    ['a string size', { ...good, size: '5' }],
-    ['no media type', { digest: good.digest, size: 5 }],
-    ['a media type with a parameter', { ...good, mediaType: 'text/plain; charset=utf-8' }],
-    ['non-string urls', { ...good, urls: [1] }],
-    ['a platform without os', { ...good, platform: { architecture: 'amd64' } }],
-  ])('refuses %s', (_what, value) => {
-    expect(() => validateDescriptor(value, 'layers[0]')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_DESCRIPTOR' }));
-  });
-
-  const manifest = (extra: object = {}): Buffer =>
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...good, mediaType: MediaType.OciConfig }, layers: [good], ...extra }));
-
-  it('parses manifests and indexes, by served type, own type or shape', () => {
-    expect(parseDocument(manifest(), MediaType.OciManifest)).toMatchObject({ kind: 'manifest', layers: [good] });
-    expect(parseDocument(manifest(), 'application/json')).toMatchObject({ kind: 'manifest', mediaType: MediaType.OciManifest });
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [entry('a', { os: 'linux', architecture: 'amd64' })] }));
-    expect(parseDocument(index, MediaType.DockerManifestList)).toMatchObject({ kind: 'index', mediaType: MediaType.DockerManifestList });
-    expect(parseDocument(index, undefined)).toMatchObject({ kind: 'index', mediaType: MediaType.OciIndex });
-  });
-
-  it('refuses what it cannot trust', () => {
-    expect(() => parseDocument(Buffer.from('{'), MediaType.OciManifest)).toThrow(InvalidManifestError);
-    expect(() => parseDocument(Buffer.from('{"schemaVersion":1}'), undefined)).toThrow(InvalidManifestError);
-    expect(() => parseDocument(manifest(), MediaType.OciIndex)).toThrow(/served as/);
-    expect(() => parseDocument(manifest({ layers: [{ ...good, size: -5 }] }), MediaType.OciManifest)).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_DESCRIPTOR' }),
-    );
-    expect(() => parseDocument(Buffer.from('{"schemaVersion":2,"mediaType":"text/plain"}'), undefined)).toThrow(/unsupported media type/);
-  });
-});
-
-describe('mergeLayoutIndex', () => {
-  const named = (c: string, tag?: string): Descriptor => ({ ...entry(c), ...(tag && { annotations: { [REF_NAME_ANNOTATION]: tag } }) });
-
-  it('replaces the entry of the same tag and keeps the others (and unknown fields)', () => {
-    const base: LayoutIndex = { schemaVersion: 2, manifests: [named('a', 'v1'), named('b', 'v2'), named('c')], annotations: { keep: 'me' } };
-    const merged = mergeLayoutIndex(base, entry('d'), 'v1');
-    expect(merged.manifests.map((m) => [m.digest, m.annotations?.[REF_NAME_ANNOTATION]])).toEqual([
-      [D('b'), 'v2'],
-      [D('c'), undefined],
-      [D('d'), 'v1'],
-    ]);
-    expect(merged.annotations).toEqual({ keep: 'me' });
-  });
-
-  it('does not list one untagged digest twice', () => {
-    const once = mergeLayoutIndex(undefined, entry('a'), undefined);
-    const twice = mergeLayoutIndex(once, entry('a'), undefined);
-    expect(twice.manifests).toHaveLength(1);
-    expect(twice.manifests[0]!.annotations).toBeUndefined();
-  });
-});
-
-describe('exit codes for pull errors', () => {
-  const r = { registry: 'example.com' };
-  it.each([
-    [new RegistryAuthError('denied', r), ExitCode.RegistryAuth],
-    [new RegistryNotFoundError('no', r), ExitCode.NotFound],
-    [new RegistryUnavailableError('down', r), ExitCode.RegistryUnavailable],
-    [new RegistryRateLimitError('slow down', r), ExitCode.RegistryUnavailable],
-    [new RegistryProtocolError('lies', r), ExitCode.Integrity],
-    [new UnsafeArchiveError('a.tar', '../x', 'bad'), ExitCode.Integrity],
-    [new InvalidDestinationError('x', 'bad'), ExitCode.Usage],
-    [new PlatformNotFoundError('linux/s390x', []), ExitCode.NotFound],
-    [new MoteError('ERR_INVALID_REFERENCE', 'bad'), ExitCode.Usage],
-    // The store's "download failed" takes its cause's code; without a useful cause it is "unavailable".
-    [new MoteError('ERR_MOTE_FETCH_FAILED', 'x', { cause: new RegistryAuthError('denied', r) }), ExitCode.RegistryAuth],
-    [new MoteError('ERR_MOTE_FETCH_FAILED', 'x', { cause: new Error('socket') }), ExitCode.RegistryUnavailable],
-  ])('%s → %i', (err, code) => {
-    expect(exitCodeFor(err)).toBe(code);
   });
 });

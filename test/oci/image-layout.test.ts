@@ -1,0 +1,27 @@
+/** Merging a new image into an OCI image layout's index.json (src/oci/image-layout.ts). */
+import { describe, expect, it } from 'vitest';
+import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../../src/oci/image-layout.js';
+import type { Descriptor } from '../../src/oci/descriptor.js';
+import { D, entry } from '../helpers/descriptors.js';
+
+describe('mergeLayoutIndex', () => {
+  const named = (c: string, tag?: string): Descriptor => ({ ...entry(c), ...(tag && { annotations: { [REF_NAME_ANNOTATION]: tag } }) });
+
+  it('replaces the entry of the same tag and keeps the others (and unknown fields)', () => {
+    const base: LayoutIndex = { schemaVersion: 2, manifests: [named('a', 'v1'), named('b', 'v2'), named('c')], annotations: { keep: 'me' } };
+    const merged = mergeLayoutIndex(base, entry('d'), 'v1');
+    expect(merged.manifests.map((m) => [m.digest, m.annotations?.[REF_NAME_ANNOTATION]])).toEqual([
+      [D('b'), 'v2'],
+      [D('c'), undefined],
+      [D('d'), 'v1'],
+    ]);
+    expect(merged.annotations).toEqual({ keep: 'me' });
+  });
+
+  it('does not list one untagged digest twice', () => {
+    const once = mergeLayoutIndex(undefined, entry('a'), undefined);
+    const twice = mergeLayoutIndex(once, entry('a'), undefined);
+    expect(twice.manifests).toHaveLength(1);
+    expect(twice.manifests[0]!.annotations).toBeUndefined();
+  });
+});

@@ -1,0 +1,51 @@
+/** Descriptor validation (src/oci/descriptor.ts) and manifest/index parsing (src/oci/manifest.ts). */
+import { describe, expect, it } from 'vitest';
+import { InvalidManifestError } from '../../src/oci/errors.js';
+import { parseDocument } from '../../src/oci/manifest.js';
+import { validateDescriptor } from '../../src/oci/descriptor.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { D, entry } from '../helpers/descriptors.js';
+
+describe('validateDescriptor / parseDocument', () => {
+  const good = { mediaType: MediaType.OciLayerTarGzip, digest: D('1'), size: 5 };
+
+  it('accepts a valid descriptor and keeps only known fields', () => {
+    expect(validateDescriptor({ ...good, extra: 1, urls: ['https://x'] }, 'x')).toEqual({ ...good, urls: ['https://x'] });
+  });
+
+  it.each([
+    ['a bad digest', { ...good, digest: 'sha256:../../etc/passwd' }],
+    ['an uppercase digest', { ...good, digest: D('A') }],
+    ['a negative size', { ...good, size: -1 }],
+    ['a fractional size', { ...good, size: 1.5 }],
+    ['an unsafe size', { ...good, size: 2 ** 60 }],
+    ['a string size', { ...good, size: '5' }],
+    ['no media type', { digest: good.digest, size: 5 }],
+    ['a media type with a parameter', { ...good, mediaType: 'text/plain; charset=utf-8' }],
+    ['non-string urls', { ...good, urls: [1] }],
+    ['a platform without os', { ...good, platform: { architecture: 'amd64' } }],
+  ])('refuses %s', (_what, value) => {
+    expect(() => validateDescriptor(value, 'layers[0]')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_DESCRIPTOR' }));
+  });
+
+  const manifest = (extra: object = {}): Buffer =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...good, mediaType: MediaType.OciConfig }, layers: [good], ...extra }));
+
+  it('parses manifests and indexes, by served type, own type or shape', () => {
+    expect(parseDocument(manifest(), MediaType.OciManifest)).toMatchObject({ kind: 'manifest', layers: [good] });
+    expect(parseDocument(manifest(), 'application/json')).toMatchObject({ kind: 'manifest', mediaType: MediaType.OciManifest });
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [entry('a', { os: 'linux', architecture: 'amd64' })] }));
+    expect(parseDocument(index, MediaType.DockerManifestList)).toMatchObject({ kind: 'index', mediaType: MediaType.DockerManifestList });
+    expect(parseDocument(index, undefined)).toMatchObject({ kind: 'index', mediaType: MediaType.OciIndex });
+  });
+
+  it('refuses what it cannot trust', () => {
+    expect(() => parseDocument(Buffer.from('{'), MediaType.OciManifest)).toThrow(InvalidManifestError);
+    expect(() => parseDocument(Buffer.from('{"schemaVersion":1}'), undefined)).toThrow(InvalidManifestError);
+    expect(() => parseDocument(manifest(), MediaType.OciIndex)).toThrow(/served as/);
+    expect(() => parseDocument(manifest({ layers: [{ ...good, size: -5 }] }), MediaType.OciManifest)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_DESCRIPTOR' }),
+    );
+    expect(() => parseDocument(Buffer.from('{"schemaVersion":2,"mediaType":"text/plain"}'), undefined)).toThrow(/unsupported media type/);
+  });
+});

@@ -1,13 +1,39 @@
-// FileMoteCache behaviour beyond the shared conformance suite: descriptor ownership under destroy, commitMote
-// edge cases (symlinks, hard links, the blob itself), prune failing mid-way, reader-at close, option checks.
-// Faults a real filesystem will not produce on demand (a slow fsync, an EIO from unlink) are injected by
-// wrapping node:fs functions for the duration of one test: named as such below.
+// FileMoteCache: the conformance suites (test/conformance/) in every configuration (linkOnRead, durable, with a
+// fallback or populating from it, verifyOnRead), then its behaviour beyond them: descriptor ownership under
+// destroy, commitMote edge cases (symlinks, hard links, the blob itself), prune failing mid-way, reader-at close,
+// option checks. Faults a real filesystem will not produce on demand (a slow fsync, an EIO from unlink) are
+// injected by wrapping node:fs functions for the duration of one test: named as such below.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommitMode, FileMoteCache, InvalidArgumentError, MoteNotFoundError, digestOf, type FileMoteCacheOptions } from '../../src/index.js';
+import { moteCacheConformance } from '../conformance/mote-cache.js';
+import { moteProviderConformance } from '../conformance/mote-provider.js';
+import { fileHarness } from '../helpers/file-harness.js';
 import { deadPid, makeTempDir, randomData, temporaries } from '../helpers/tmp.js';
+
+for (const linkOnRead of [true, false]) {
+  for (const durable of [true, false]) {
+    for (const fallback of ['none', 'fallback', 'populate'] as const) {
+      const name = `FileMoteCache linkOnRead=${linkOnRead} durable=${durable} fallback=${fallback}`;
+      moteCacheConformance(name, fileHarness({ linkOnRead, durable }, fallback), {
+        keepsContent: true,
+        populatesFromFallback: fallback === 'populate',
+      });
+    }
+  }
+}
+
+moteCacheConformance('FileMoteCache verifyOnRead=always', fileHarness({ verifyOnRead: 'always', durable: false }, 'populate'), {
+  keepsContent: true,
+  populatesFromFallback: true,
+});
+
+moteProviderConformance('FileMoteCache', async (scratch) => {
+  const cache = new FileMoteCache(path.join(scratch, 'cache'), { durable: false });
+  return { provider: cache, seed: async (data) => (await cache.put(data)).digest, cleanup: () => cache.close() };
+});
 
 let scratch: { dir: string; cleanup: () => void };
 let root: string;

@@ -1,11 +1,12 @@
 /**
- * Pull-through population from a fallback (src/store/pullthrough/): resumed after interruptions, bounded, verified
- * over every byte, one download per digest across processes, taken over from a killed holder, swept when
- * abandoned. In-process cases inject faults through FaultyFallback (a read-only view of a real FileMoteCache that
- * can cut, corrupt, shorten or lengthen its streams); cross-process cases run test/children/populate-child.mjs
- * (the built package) with a fallback that logs every read to a shared file and is throttled;
- * populate-rogue.mjs is a hand-written fake holder (a lock that looks dead or foreign, a partial it keeps
- * truncating and scribbling on), populate-copies.mjs loads two copies of the package in one process.
+ * PullThroughCache (src/store/pullthrough/): first the conformance suites, the decorator over a FileMoteCache (the
+ * `populateFromFallback` shorthand runs them in file-cache.test.ts). Then pull-through population from a fallback:
+ * resumed after interruptions, bounded, verified over every byte, one download per digest across processes, taken
+ * over from a killed holder, swept when abandoned. In-process cases inject faults through FaultyFallback (a
+ * read-only view of a real FileMoteCache that can cut, corrupt, shorten or lengthen its streams); cross-process
+ * cases run test/children/populate-child.mjs (the built package) with a fallback that logs every read to a shared
+ * file and is throttled; populate-rogue.mjs is a hand-written fake holder (a lock that looks dead or foreign, a
+ * partial it keeps truncating and scribbling on), populate-copies.mjs loads two copies of the package in one process.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import {
   FileMoteCache,
   MoteNotFoundError,
   NoSpaceError,
+  PullThroughCache,
   SizeMismatchError,
   isRangeReadable,
   type MoteInfo,
@@ -28,8 +30,29 @@ import {
   type RangeReadable,
 } from '../../src/index.js';
 import type { FallbackProgress } from '../../src/store/pullthrough/types.js';
+import { moteCacheConformance } from '../conformance/mote-cache.js';
+import { moteProviderConformance } from '../conformance/mote-provider.js';
 import { killLiveChildren, lastJson, pollUntil, startChild, sendGo, type ChildResult } from '../helpers/children.js';
+import { fileHarness } from '../helpers/file-harness.js';
 import { deadPid, makeTempDir, randomData, readAll, temporaries } from '../helpers/tmp.js';
+
+moteCacheConformance('PullThroughCache over a FileMoteCache', fileHarness({ durable: false }, 'decorator'), {
+  keepsContent: true,
+  populatesFromFallback: true,
+});
+
+moteProviderConformance('PullThroughCache (motes seeded in its source)', async (scratch) => {
+  const local = new FileMoteCache(path.join(scratch, 'cache'), { durable: false });
+  const source = new FileMoteCache(path.join(scratch, 'source'), { durable: false });
+  return {
+    provider: new PullThroughCache(local, source),
+    seed: async (data) => (await source.put(data)).digest,
+    cleanup: async () => {
+      await local.close();
+      await source.close();
+    },
+  };
+});
 
 const MIB = 1 << 20;
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;

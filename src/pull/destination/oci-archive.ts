@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDigester, isDigest } from '../../digest/index.js';
-import { DigestMismatchError } from '../../errors.js';
+import { Verifier, isDigest } from '../../digest/index.js';
 import { isErrno } from '../../internal/errno.js';
 import { throwIfAborted } from '../../internal/abort.js';
 import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp } from '../../internal/fs.js';
@@ -88,10 +87,10 @@ async function readSmall(entry: AsyncIterable<unknown>, archive: string, name: s
 /** Writes a blob entry to `target`, hashing it, and fails (removing it) unless it hashes to `digest`. */
 async function extractBlob(entry: AsyncIterable<unknown>, digest: string, target: string, signal: AbortSignal | undefined): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const digester = createDigester(digest.slice(0, digest.indexOf(':')) as Parameters<typeof createDigester>[0]);
+  const verifier = new Verifier({ digest });
   async function* hashing(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const chunk of source) {
-      digester.update(chunk);
+      verifier.update(chunk);
       yield chunk;
     }
   }
@@ -102,8 +101,7 @@ async function extractBlob(entry: AsyncIterable<unknown>, digest: string, target
       for await (const chunk of entry) yield chunk as Uint8Array;
     })();
     await pipeline(source, hashing, fs.createWriteStream(target, { flags: 'w', mode: 0o644 }), signal ? { signal } : {});
-    const actual = digester.digest();
-    if (actual !== digest) throw new DigestMismatchError(digest, actual);
+    verifier.verify();
   } catch (err) {
     await fs.promises.rm(target, { force: true });
     throw err;

@@ -16,3 +16,14 @@ describe('examples/quickstart.mjs (the README points to it)', () => {
     expect(line('prune')).toMatch(/removed: 2, freedBytes: 3145747, remainingBytes: 24/);
   });
 });
+
+describe('examples/pull-through.mjs (the README points to it)', () => {
+  it('runs against the built package: one download for eight readers, kept locally, a miss typed as not-found', () => {
+    const out = execFileSync(process.execPath, ['examples/pull-through.mjs'], { cwd: root, encoding: 'utf8' });
+    const line = (tag: string): string => out.split('\n').find((l) => l.startsWith(tag)) ?? '';
+    expect(line('before')).toMatch(/^before\s+false$/);
+    expect(line('read')).toMatch(/^read\s+true true$/);
+    expect(line('after')).toMatch(/^after\s+true 1048576$/);
+    expect(line('missing')).toMatch(/^missing\s+ERR_MOTE_NOT_FOUND true$/);
+  });
+});

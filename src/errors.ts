@@ -68,7 +68,7 @@ export class InvalidDigestError extends MoteError {
   }
 }
 
-/** The mote is in neither the cache nor its fallback (or, for `moteWriter`, was never announced by `createMote`). */
+/** The mote is neither in the store nor in a source it reads through (or, for `moteWriter`, was never announced by `createMote`). */
 export class MoteNotFoundError extends MoteError {
   readonly digest: string;
   constructor(digest: string, detail = 'not found in the cache') {

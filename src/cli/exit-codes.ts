@@ -21,7 +21,7 @@ import { CommanderError } from 'commander';
  * | 130  | interrupted (SIGINT); a second SIGINT exits at once                                          |
  *
  * An error with no mapping of its own (e.g. the store's `ERR_MOTE_FETCH_FAILED`) takes its `cause`'s exit code
- * when the cause has one, else 1 (7 for a failed fallback download).
+ * when the cause has one, else 1 (7 for a failed pull-through download).
  */
 export const ExitCode = {
   Ok: 0,

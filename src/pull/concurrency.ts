@@ -23,7 +23,7 @@ export async function runPool<T>(items: readonly T[], limit: number, fn: (item: 
 }
 
 /**
- * The store's fallback download gives up with `ERR_MOTE_FETCH_FAILED` around the registry's own typed error; the
+ * A pull-through fetch gives up with `ERR_MOTE_FETCH_FAILED` around the registry's own typed error; the
  * registry's is the one that says what went wrong (auth, not found, a lie), so it is the one `pull` throws.
  */
 export function unwrapFetchError(err: unknown): unknown {

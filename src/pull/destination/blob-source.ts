@@ -46,7 +46,7 @@ const LINK_UNAVAILABLE = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', '
 
 /**
  * Blobs from a mote store, placed as {@link BlobPlacement} says. A mote pruned between the fetch and the
- * placement is read through the cache again (its fallback refetches it).
+ * placement is read through the cache again (the pull-through cache fetches it again).
  */
 export function cacheBlobSource(cache: MoteProvider, placement: BlobPlacement = 'link'): BlobSource {
   return {

@@ -13,9 +13,9 @@ import { INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, emptyLayoutIndex } fro
  *                    fetch lock being created)
  *   .mote/index.db   SQLite: media type and last use per mote (a hint, rebuilt from blobs/ when lost)
  *   .mote/prune.lock the cross-process prune lock (proper-lockfile)
- *   .mote/fetch/     per-digest fallback download locks, `<alg>-<encoded>.lock`, and their breakers
+ *   .mote/fetch/     per-digest pull-through download locks, `<alg>-<encoded>.lock`, and their breakers
  *                    `<alg>-<encoded>.lock.break` (held for a moment by whoever removes a lock; see pullthrough/)
- *   .mote/partial/   resumable fallback downloads, `<alg>-<encoded>`: written only by the process that created
+ *   .mote/partial/   resumable pull-through downloads, `<alg>-<encoded>`: written only by the process that created
  *                    it (a new holder copies it aside first), never served, never counted as store bytes; renamed
  *                    into blobs/ once verified
  */
@@ -40,7 +40,7 @@ export class StorePaths {
     this.partialDir = path.join(this.internalDir, 'partial');
   }
 
-  /** The per-digest fallback download lock. Validates the digest first (it names a file). */
+  /** The per-digest pull-through download lock. Validates the digest first (it names a file). */
   fetchLockPath(digest: string): string {
     const { algorithm, encoded } = parseDigest(digest);
     return path.join(this.fetchDir, `${algorithm}-${encoded}.lock`);

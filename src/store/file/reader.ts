@@ -93,8 +93,8 @@ interface ReadResult {
 
 /**
  * A Readable over an open mote. With `verify`, every byte is hashed on the way out and the stream fails with
- * `DigestMismatchError` at the end if the content is wrong (after evicting the mote, so the next read goes to
- * the fallback). Without it, no hashing: blobs are verified when written and published read-only.
+ * `DigestMismatchError` at the end if the content is wrong (after evicting the mote, so the next read fetches it
+ * again from the source, if the store reads through one). Without it, no hashing: blobs are verified when written and published read-only.
  *
  * It keeps one read ahead: as soon as a chunk arrives the next read is started on the thread pool, and only
  * then is the chunk hashed and pushed, so hashing (and the consumer) overlap with the disk instead of taking

@@ -16,12 +16,17 @@ import type { StoreContext } from './context.js';
 import { asStoreError } from './errors.js';
 import { publishSync } from './publish.js';
 
-export async function commitMote(ctx: StoreContext, sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
+/** The checks of `commitMote`'s arguments, which the store runs before it touches the disk (even to create its layout). */
+export function checkCommitArguments(mote: MoteInfo, mode: CommitMode): void {
   parseDigest(mote?.digest);
   checkSize(mote.size);
   if (mode !== CommitMode.Copy && mode !== CommitMode.Move) {
     throw new InvalidArgumentError(`commitMote: mode must be 'copy' or 'move', got ${String(mode)}`);
   }
+}
+
+export async function commitMote(ctx: StoreContext, sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
+  checkCommitArguments(mote, mode);
   const { root } = ctx.paths;
   const expected = { digest: mote.digest, size: mote.size };
   const mediaType = mote.mediaType || DEFAULT_MEDIA_TYPE;

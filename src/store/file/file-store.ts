@@ -26,7 +26,7 @@ import type {
 } from '../types.js';
 import { Announcements } from './announcements.js';
 import { checkSize } from './check.js';
-import { commitMote } from './commit.js';
+import { checkCommitArguments, commitMote } from './commit.js';
 import { StoreContext, registerStoreContext } from './context.js';
 import { asStoreError } from './errors.js';
 import { IngestStream, ingestBytesSync, type IngestSpec } from './ingest.js';
@@ -34,7 +34,7 @@ import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
 import { readWholeSync } from './read-whole.js';
-import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote } from './reader.js';
+import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
 import { verifyStore } from './verify.js';
 import { uniqueBytes, walkBlobs } from './walk.js';
@@ -154,22 +154,24 @@ export class FileStore {
     return { digest, size: st.size, mediaType };
   }
 
-  async moteReader(digest: string): Promise<Readable> {
+  /** Opens the local copy for reading and records the use; `MoteNotFoundError` when it is not here. */
+  #open(digest: string): { ctx: StoreContext; mote: OpenMote } {
     parseDigest(digest);
     const ctx = this.context();
     const mote = openMoteSync(ctx, digest, this.linkOnRead);
     if (!mote) throw new MoteNotFoundError(digest);
     ctx.recordUse(digest);
+    return { ctx, mote };
+  }
+
+  async moteReader(digest: string): Promise<Readable> {
+    const { ctx, mote } = this.#open(digest);
     const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictCorrupt(ctx, digest, mote.ino) } : undefined;
     return new MoteReadStream(mote, verify);
   }
 
   async moteReaderAt(digest: string): Promise<MoteReaderAt> {
-    parseDigest(digest);
-    const ctx = this.context();
-    const mote = openMoteSync(ctx, digest, this.linkOnRead);
-    if (!mote) throw new MoteNotFoundError(digest);
-    ctx.recordUse(digest);
+    const { ctx, mote } = this.#open(digest);
     if (this.verifyOnRead === 'always') {
       // Random access cannot verify as it goes, so the whole mote is checked before the first byte is served.
       try {
@@ -226,6 +228,7 @@ export class FileStore {
   }
 
   async commitMote(sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
+    checkCommitArguments(mote, mode); // before context(): a bad digest must not even create the layout
     await commitMote(this.context(), sourcePath, mote, mode);
   }
 

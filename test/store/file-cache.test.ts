@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CommitMode, FileMoteCache, InvalidArgumentError, MoteNotFoundError, digestOf, type FileMoteCacheOptions } from '../../src/index.js';
+import { CommitMode, FileMoteCache, InvalidArgumentError, InvalidDigestError, MoteNotFoundError, PullThroughCache, digestOf, type FileMoteCacheOptions } from '../../src/index.js';
 import { moteCacheConformance } from '../conformance/mote-cache.js';
 import { moteProviderConformance } from '../conformance/mote-provider.js';
+import { BAD_DIGESTS } from '../helpers/bad-digests.js';
 import { fileHarness } from '../helpers/file-harness.js';
 import { deadPid, makeTempDir, randomData, temporaries } from '../helpers/tmp.js';
 
@@ -206,6 +207,48 @@ describe('options', () => {
     expect(temporaries(root)).toEqual([]);
   });
 
+});
+
+describe('bad digests on a store never used', () => {
+  it('every method taking a digest rejects it with InvalidDigestError before touching the disk (not even the layout)', async () => {
+    const file = path.join(scratch.dir, 'file');
+    fs.writeFileSync(file, 'x');
+    const source = new FileMoteCache(path.join(scratch.dir, 'source'), { durable: false });
+    opened.push(source);
+    for (const [label, bad] of BAD_DIGESTS) {
+      const d = bad as string;
+      const c = open({ fallback: source, populateFromFallback: true });
+      const through = new PullThroughCache(open({ fallback: source }), source);
+      const calls: Array<[string, () => unknown]> = [
+        ['moteExists', () => c.moteExists(d)],
+        ['find', () => c.find(d)],
+        ['moteRef', () => c.moteRef(d)],
+        ['moteReader', () => c.moteReader(d)],
+        ['moteReaderAt', () => c.moteReaderAt(d)],
+        ['get', () => c.get(d)],
+        // (`put` without a digest is legitimate: an undefined one means "whatever it hashes to".)
+        ...(d === undefined ? [] : ([['put', () => c.put(Buffer.from('x'), { digest: d })]] as Array<[string, () => unknown]>)),
+        ['createMote', () => c.createMote(d, 'x', 1)],
+        ['moteWriter', () => c.moteWriter(d)],
+        ['commitMote copy', () => c.commitMote(file, { digest: d, size: 1, mediaType: 'x' }, CommitMode.Copy)],
+        ['commitMote move', () => c.commitMote(file, { digest: d, size: 1, mediaType: 'x' }, CommitMode.Move)],
+        ['removeMote', () => c.removeMote(d)],
+        ['PullThroughCache.fetch', () => through.fetch(d)],
+        ['PullThroughCache.moteReader', () => through.moteReader(d)],
+      ];
+      for (const [method, call] of calls) {
+        let err: unknown;
+        try {
+          await call();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${method} (${label})`).toBeInstanceOf(InvalidDigestError);
+        expect(fs.existsSync(root), `${method} (${label}) touched the disk`).toBe(false);
+      }
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('x');
+  });
 });
 
 describe('onRemoved', () => {

@@ -32,9 +32,23 @@ export interface PullSession {
 
 /** Opens what a pull needs; `close()` releases it all (the client only if the session made it). */
 export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: () => Promise<void> }> {
+  const given = options.cache instanceof FileMoteCache ? options.cache : undefined;
+  // A caller's store that reads through a fallback of its own would count the fallback's motes as "already here"
+  // (never bringing them into the store, nor verifying them on the way): the pull then works on the same directory,
+  // with the same settings, without that fallback (as 0.1.0 did).
   const local =
-    options.cache instanceof FileMoteCache ? options.cache : new FileMoteCache(path.resolve(typeof options.cache === 'string' ? options.cache : defaultCacheDir()));
-  const ownStore = !(options.cache instanceof FileMoteCache);
+    given && given.fallback === undefined
+      ? given
+      : given
+        ? new FileMoteCache(given.root, {
+            algorithm: given.algorithm,
+            linkOnRead: given.linkOnRead,
+            durable: given.durable,
+            verifyOnRead: given.verifyOnRead,
+            staleAfterMs: given.staleAfterMs,
+          })
+        : new FileMoteCache(path.resolve(typeof options.cache === 'string' ? options.cache : defaultCacheDir()));
+  const ownStore = local !== given;
   const ownClient = options.client === undefined;
   let client = options.client;
   let blobInfo: StoreBlobInfoCache | undefined;

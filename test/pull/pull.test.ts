@@ -152,6 +152,27 @@ describe.skipIf(reason)('pull (real registry)', () => {
     }
   });
 
+  it("a caller's FileMoteCache with a fallback of its own: the pull still brings every blob into the store, from the registry", async () => {
+    // The fallback (a mirror holding the whole image) must not count as "already in the store".
+    const mirror = new FileMoteCache(fresh('mirror'));
+    const root = fresh('cache');
+    const store = new FileMoteCache(root, { fallback: mirror });
+    try {
+      await pull(`${registry.host}/team/app:v1`, `oci:${fresh('layout')}`, { cache: mirror });
+      const events: PullProgressEvent[] = [];
+      const r = await pull(`${registry.host}/team/app:v1`, `oci:${fresh('layout')}`, { cache: store, onProgress: (e) => events.push(e) });
+      for (const b of app.blobs) expect(fs.existsSync(blobFile(root, b.digest)), b.digest).toBe(true);
+      expect(events.filter((e) => e.type === 'done').every((e) => e.source === 'registry')).toBe(true);
+      expect(r.bytesFromRegistry).toBe(app.totalBytes);
+      // The caller's store is not closed, nor changed: still usable, still reading through its fallback.
+      expect(store.fallback).toBe(mirror);
+      expect(await store.moteExists(app.digest)).toBe(true);
+    } finally {
+      await store.close();
+      await mirror.close();
+    }
+  });
+
   it('picks one platform from an index: the layout points at that manifest and holds only its blobs', async () => {
     const dest = fresh('layout');
     const r = await pull(`${registry.host}/team/multi:v1`, `oci:${dest}`, { cache: fresh('cache'), platform: 'linux/arm64' });

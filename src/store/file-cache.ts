@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import type { DigestAlgorithm } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { storeContextOf } from './file/context.js';
+import { registeredStore } from './file/context.js';
 import { FileStore } from './file/file-store.js';
 import { PullThroughReads } from './pullthrough/reads.js';
 import { sweepFetchState } from './pullthrough/sweep.js';
@@ -64,15 +64,9 @@ export class FileMoteCache extends FileStore implements MoteCache {
       throw new InvalidArgumentError('FileMoteCache: onFallbackProgress must be a function');
     }
     if (this.fallback) {
-      // The store's own reads, not this class's (which would go through the fallback again).
-      const local: MoteProvider = {
-        moteExists: (d) => super.moteExists(d),
-        find: (d) => super.find(d),
-        moteRef: (d) => super.moteRef(d),
-        moteReader: (d) => super.moteReader(d),
-        moteReaderAt: (d) => super.moteReaderAt(d),
-      };
-      this.#through = new PullThroughReads(local, this.fallback, storeContextOf(this)!, {
+      // Over the store's own reads, not this class's (which would go through the fallback again).
+      const { ctx, reads } = registeredStore(this)!;
+      this.#through = new PullThroughReads(reads, this.fallback, ctx, {
         store: this.populateFromFallback,
         onProgress: this.onFallbackProgress,
       });
@@ -95,17 +89,5 @@ export class FileMoteCache extends FileStore implements MoteCache {
 
   override async moteReaderAt(digest: string): Promise<MoteReaderAt> {
     return this.#through ? this.#through.moteReaderAt(digest) : super.moteReaderAt(digest);
-  }
-
-  /**
-   * The whole mote as a Buffer. Small local motes are read synchronously in one go; larger ones, and misses (read
-   * through the fallback), go through `moteReader`.
-   */
-  async get(digest: string): Promise<Buffer> {
-    const small = this.readSmallSync(digest);
-    if (small) return small;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.moteReader(digest)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
   }
 }

@@ -28,6 +28,7 @@ import {
   type MoteProvider,
   type MoteReaderAt,
   type RangeReadable,
+  type FileMoteCacheOptions,
 } from '../../src/index.js';
 import type { FallbackProgress } from '../../src/store/pullthrough/types.js';
 import { moteCacheConformance } from '../conformance/mote-cache.js';
@@ -489,6 +490,39 @@ describe('populate from a fallback, in one process', () => {
     expect(await cache.stats()).toEqual({ count: 0, bytes: 0 });
     expect(await cache.prune(0)).toEqual({ removed: 0, freedBytes: 0, remainingBytes: 0 });
     expect(fs.statSync(partialPath(root, digest)).size).toBe(500_000); // prune leaves it for the resume
+  });
+});
+
+describe('PullThroughCache over a store that has a fallback of its own', () => {
+  it('fetches a miss from its source into the store, not through the store\'s fallback; the store\'s own reads still use it', async () => {
+    const scratch = makeTempDir('motecache-pt-chain-');
+    const opened: FileMoteCache[] = [];
+    try {
+      const open = (name: string, extra: FileMoteCacheOptions = {}): FileMoteCache => {
+        const c = new FileMoteCache(path.join(scratch.dir, name), { durable: false, ...extra });
+        opened.push(c);
+        return c;
+      };
+      const upstream = open('upstream');
+      const source = open('source');
+      const data = randomData(300_000);
+      const { digest } = await source.put(data);
+      await upstream.put(data);
+      const local = open('local', { fallback: upstream }); // reads through upstream, keeps nothing
+      const cache = new PullThroughCache(local, source);
+      expect((await readAll(await cache.moteReader(digest))).equals(data)).toBe(true);
+      // Kept in the local store (fetched from `source`), as the decorator promises.
+      expect(fs.existsSync(local.moteRef(digest))).toBe(true);
+      expect(await local.stats()).toEqual({ count: 1, bytes: data.length });
+      // The store used directly still reads through its own fallback for what it lacks.
+      const other = randomData(1000);
+      const { digest: onlyUpstream } = await upstream.put(other);
+      expect((await local.get(onlyUpstream)).equals(other)).toBe(true);
+      expect(fs.existsSync(local.moteRef(onlyUpstream))).toBe(false);
+    } finally {
+      for (const c of opened) await c.close();
+      scratch.cleanup();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import type { StorePaths } from './paths.js';
 import type { MoteIndex } from './mote-index.js';
 import { nowMicros } from '../../internal/clock.js';
+import type { MoteProvider } from '../roles.js';
 
 /**
  * What the store's parts (ingest, reader, prune, verify, and the pull-through download that publishes into it)
@@ -91,17 +92,25 @@ export const openReaders = {
   },
 };
 
-/**
- * The context of each file store instance, for the pull-through decorator, which publishes downloads into the store
- * it wraps (a private registry rather than a public accessor: the context is not part of the store's API).
- */
-const contexts = new WeakMap<object, StoreContext>();
-
-export function registerStoreContext(store: object, ctx: StoreContext): void {
-  contexts.set(store, ctx);
+/** What the pull-through decorator needs of a file store it wraps. */
+export interface RegisteredStore {
+  /** Where downloads are staged and published. */
+  ctx: StoreContext;
+  /** The store's own reads: its directory only, never a source the store itself reads through. */
+  reads: MoteProvider;
 }
 
-/** The context of a file store instance, or undefined for any other object. */
-export function storeContextOf(store: object): StoreContext | undefined {
-  return contexts.get(store);
+/**
+ * Each file store instance, for the pull-through decorator, which publishes downloads into the store it wraps (a
+ * private registry rather than public accessors: the context is not part of the store's API).
+ */
+const stores = new WeakMap<object, RegisteredStore>();
+
+export function registerStore(store: object, entry: RegisteredStore): void {
+  stores.set(store, entry);
+}
+
+/** The registration of a file store instance, or undefined for any other object. */
+export function registeredStore(store: object): RegisteredStore | undefined {
+  return stores.get(store);
 }

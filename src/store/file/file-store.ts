@@ -24,10 +24,11 @@ import type {
   VerifyOptions,
   VerifyResult,
 } from '../types.js';
+import type { MoteProvider } from '../roles.js';
 import { Announcements } from './announcements.js';
 import { checkSize } from './check.js';
 import { checkCommitArguments, commitMote } from './commit.js';
-import { StoreContext, registerStoreContext } from './context.js';
+import { StoreContext, registerStore } from './context.js';
 import { asStoreError } from './errors.js';
 import { IngestStream, ingestBytesSync, type IngestSpec } from './ingest.js';
 import { LazyMoteIndex } from './mote-index.js';
@@ -86,12 +87,20 @@ export class FileStore {
     this.root = this.#paths.root;
     this.#sweepers = sweepers;
     this.#index = new LazyMoteIndex(this.#paths.indexPath, this.durable);
-    this.#ctx = new StoreContext(this.#paths, this.durable, () => this.#index.get(), () => void this.context());
-    registerStoreContext(this, this.#ctx);
+    this.#ctx = new StoreContext(this.#paths, this.durable, () => this.#index.get(), () => void this.#context());
+    // The store's own reads (FileStore's methods, whatever a subclass overrides): the pull-through reads use them.
+    const reads: MoteProvider = {
+      moteExists: (d) => FileStore.prototype.moteExists.call(this, d),
+      find: (d) => FileStore.prototype.find.call(this, d),
+      moteRef: (d) => FileStore.prototype.moteRef.call(this, d),
+      moteReader: (d) => FileStore.prototype.moteReader.call(this, d),
+      moteReaderAt: (d) => FileStore.prototype.moteReaderAt.call(this, d),
+    };
+    registerStore(this, { ctx: this.#ctx, reads });
   }
 
   /** Creates the layout if missing; synchronous and idempotent. */
-  protected context(): StoreContext {
+  #context(): StoreContext {
     if (!this.#ready) {
       try {
         this.#paths.ensure(this.durable);
@@ -111,7 +120,7 @@ export class FileStore {
   }
 
   async initialize(): Promise<void> {
-    this.context();
+    this.#context();
     this.#index.get();
     this.#sweep();
   }
@@ -135,14 +144,14 @@ export class FileStore {
 
   async moteExists(digest: string): Promise<boolean> {
     const path = this.#paths.blobPath(digest);
-    this.context();
+    this.#context();
     // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original.
     return fs.statSync(path, { throwIfNoEntry: false }) !== undefined;
   }
 
   async find(digest: string): Promise<MoteInfo | undefined> {
     const path = this.#paths.blobPath(digest);
-    const ctx = this.context();
+    const ctx = this.#context();
     const st = fs.statSync(path, { throwIfNoEntry: false });
     if (!st) return undefined;
     let mediaType = DEFAULT_MEDIA_TYPE;
@@ -157,7 +166,7 @@ export class FileStore {
   /** Opens the local copy for reading and records the use; `MoteNotFoundError` when it is not here. */
   #open(digest: string): { ctx: StoreContext; mote: OpenMote } {
     parseDigest(digest);
-    const ctx = this.context();
+    const ctx = this.#context();
     const mote = openMoteSync(ctx, digest, this.linkOnRead);
     if (!mote) throw new MoteNotFoundError(digest);
     ctx.recordUse(digest);
@@ -185,11 +194,17 @@ export class FileStore {
     return createReaderAt(mote);
   }
 
-  /** The whole mote as a Buffer if it is here and small (see `readWholeSync`), else undefined. */
-  protected readSmallSync(digest: string): Buffer | undefined {
+  /**
+   * The whole mote as a Buffer. Small local motes are read synchronously in one go (`readWholeSync`); larger ones,
+   * and misses (which a subclass may read through a source), go through `moteReader`.
+   */
+  async get(digest: string): Promise<Buffer> {
     parseDigest(digest);
-    const ctx = this.context();
-    return readWholeSync(ctx, digest, this.verifyOnRead === 'always');
+    const small = readWholeSync(this.#context(), digest, this.verifyOnRead === 'always');
+    if (small) return small;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.moteReader(digest)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async createMote(digest: string, mediaType: string, size: number): Promise<MoteInfo> {
@@ -203,7 +218,7 @@ export class FileStore {
 
   async moteWriter(digest: string): Promise<Writable> {
     const { algorithm } = parseDigest(digest);
-    const ctx = this.context();
+    const ctx = this.#context();
     const info = this.#announced.get(digest);
     if (!info) throw new MoteNotFoundError(digest, 'no createMote() for this digest before moteWriter()');
     const writer = new IngestStream(ctx, { digest, algorithm, size: info.size, mediaType: info.mediaType });
@@ -218,7 +233,7 @@ export class FileStore {
    */
   async put(data: MoteSource, expected: PutExpectation = {}): Promise<MoteInfo> {
     const spec = ingestSpec(expected, this.algorithm);
-    const ctx = this.context();
+    const ctx = this.#context();
     if (data instanceof Uint8Array && data.byteLength <= SYNC_WRITE_LIMIT) return ingestBytesSync(ctx, data, spec);
     const source =
       data instanceof Uint8Array ? Readable.from([data]) : data instanceof Readable ? data : Readable.from(data as AsyncIterable<Uint8Array>);
@@ -228,8 +243,8 @@ export class FileStore {
   }
 
   async commitMote(sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
-    checkCommitArguments(mote, mode); // before context(): a bad digest must not even create the layout
-    await commitMote(this.context(), sourcePath, mote, mode);
+    checkCommitArguments(mote, mode); // before #context(): a bad digest must not even create the layout
+    await commitMote(this.#context(), sourcePath, mote, mode);
   }
 
   /**
@@ -245,19 +260,19 @@ export class FileStore {
 
   async removeMote(digest: string): Promise<void> {
     const path = this.#paths.blobPath(digest);
-    const ctx = this.context();
+    const ctx = this.#context();
     unlinkQuiet(path);
     // Announcements (createMote) are left alone: another caller may be about to write this digest.
     ctx.forget(digest);
   }
 
   async prune(maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
-    return prune(this.context(), maxSize, options);
+    return prune(this.#context(), maxSize, options);
   }
 
   /** Every mote in this store (never a source it reads through), in no particular order. */
   async *list(): AsyncIterable<MoteInfo> {
-    const ctx = this.context();
+    const ctx = this.#context();
     let meta: Map<string, { mediaType: string }>;
     try {
       meta = ctx.index.all();
@@ -271,12 +286,12 @@ export class FileStore {
 
   /** Number of motes and bytes on disk (each inode once). */
   async stats(): Promise<StoreStats> {
-    return uniqueBytes(walkBlobs(this.context().paths));
+    return uniqueBytes(walkBlobs(this.#context().paths));
   }
 
   /** Re-hashes every mote, evicts corrupt ones and sweeps stale temporaries. */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-    return verifyStore(this.context(), { ...options, sweep: () => this.#sweep() });
+    return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep() });
   }
 
   /** Closes the index. The instance reopens it if used again. */

@@ -10,7 +10,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { InvalidArgumentError } from '../../errors.js';
-import { storeContextOf } from '../file/context.js';
+import { registeredStore } from '../file/context.js';
 import type { MoteCache, MoteProvider } from '../roles.js';
 import type {
   CommitMode,
@@ -41,8 +41,8 @@ export class PullThroughCache implements MoteCache {
   readonly #reads: PullThroughReads;
 
   constructor(local: MoteCache, source: MoteProvider, options: PullThroughCacheOptions = {}) {
-    const ctx = typeof local === 'object' && local !== null ? storeContextOf(local) : undefined;
-    if (!ctx) throw new InvalidArgumentError('PullThroughCache: the local store must be a FileMoteCache (downloads are staged in its directory)');
+    const store = typeof local === 'object' && local !== null ? registeredStore(local) : undefined;
+    if (!store) throw new InvalidArgumentError('PullThroughCache: the local store must be a FileMoteCache (downloads are staged in its directory)');
     if (typeof source !== 'object' || source === null || typeof source.moteReader !== 'function') {
       throw new InvalidArgumentError('PullThroughCache: the source must be a MoteProvider');
     }
@@ -52,7 +52,9 @@ export class PullThroughCache implements MoteCache {
     }
     this.local = local;
     this.source = source;
-    this.#reads = new PullThroughReads(local, source, ctx, { store: true, onProgress: options.onProgress });
+    // The local store's own reads: a fallback the local store may have of its own is not consulted through this
+    // cache (its misses are fetched from `source` into the store, which is what this cache promises).
+    this.#reads = new PullThroughReads(store.reads, source, store.ctx, { store: true, onProgress: options.onProgress });
   }
 
   /** Makes the mote present in the local store (downloading it once, whoever else asks); see `PullThroughReads.fetch`. */

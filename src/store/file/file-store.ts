@@ -30,7 +30,7 @@ import { checkSize } from './check.js';
 import { checkCommitArguments, commitMote } from './commit.js';
 import { StoreContext, registerStore } from './context.js';
 import { asStoreError } from './errors.js';
-import { IngestStream, ingestBytesSync, type IngestSpec } from './ingest.js';
+import { IngestStream, ingestBytesSync, ingestSpec } from './ingest.js';
 import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
@@ -298,18 +298,4 @@ export class FileStore {
   async close(): Promise<void> {
     this.#index.close();
   }
-}
-
-function ingestSpec(expected: PutExpectation, algorithm: DigestAlgorithm): IngestSpec {
-  const spec: IngestSpec = { algorithm, size: -1 };
-  if (expected.digest !== undefined) {
-    spec.digest = expected.digest;
-    spec.algorithm = parseDigest(expected.digest).algorithm;
-  }
-  if (expected.size !== undefined) {
-    checkSize(expected.size);
-    spec.size = expected.size;
-  }
-  if (expected.mediaType !== undefined) spec.mediaType = expected.mediaType;
-  return spec;
 }

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Verifier, verifyBytes, type DigestAlgorithm } from '../../digest/index.js';
+import { Verifier, parseDigest, verifyBytes, type DigestAlgorithm } from '../../digest/index.js';
 import { SizeMismatchError } from '../../errors.js';
 import { asStoreError } from './errors.js';
-import type { MoteInfo } from '../types.js';
+import type { MoteInfo, PutExpectation } from '../types.js';
+import { checkSize } from './check.js';
 import type { StoreContext } from './context.js';
 import { fsyncDirSync, unlinkBestEffort } from '../../internal/fs.js';
 import { publishSync } from './publish.js';
@@ -221,4 +222,19 @@ function writevAll(fd: number, buffers: Buffer[], callback: (err: NodeJS.ErrnoEx
     const remaining = [buffers[i]!.subarray(rest), ...buffers.slice(i + 1)];
     writevAll(fd, remaining, callback);
   });
+}
+
+/** What `put` checks and records, from the caller's expectation and the store's default algorithm. */
+export function ingestSpec(expected: PutExpectation, algorithm: DigestAlgorithm): IngestSpec {
+  const spec: IngestSpec = { algorithm, size: -1 };
+  if (expected.digest !== undefined) {
+    spec.digest = expected.digest;
+    spec.algorithm = parseDigest(expected.digest).algorithm;
+  }
+  if (expected.size !== undefined) {
+    checkSize(expected.size);
+    spec.size = expected.size;
+  }
+  if (expected.mediaType !== undefined) spec.mediaType = expected.mediaType;
+  return spec;
 }

@@ -7,7 +7,9 @@ import { SizeMismatchError } from '../errors.js';
 import { throwIfAborted } from '../internal/abort.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { ParsedManifest } from '../oci/manifest.js';
+import { InvalidManifestError } from '../oci/errors.js';
 import { runPool, unwrapFetchError } from './concurrency.js';
+import { MAX_BLOBS } from './options.js';
 import type { PullSession } from './session.js';
 
 export interface ImageBlobs {
@@ -30,6 +32,7 @@ export async function fetchBlobs(s: PullSession, manifests: readonly { doc: Pars
       if (!blobs.has(d.digest)) blobs.set(d.digest, d);
     }
   }
+  if (blobs.size > MAX_BLOBS) throw new InvalidManifestError(`more than ${MAX_BLOBS} distinct configs and layers: more than a pull takes`);
   await runPool([...blobs.values()], concurrency, (d) => fetchBlob(s, d));
   return { blobs: [...blobs.values()], skipped };
 }

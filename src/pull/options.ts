@@ -9,6 +9,14 @@ export const DEFAULT_CONCURRENCY = 4;
 export const MAX_CONCURRENCY = 64;
 /** Indexes nested in indexes are followed this deep, no deeper (a cycle is impossible by digest, a chain is not). */
 export const MAX_INDEX_DEPTH = 4;
+/**
+ * Distinct manifests and indexes one pull takes (a multi-platform image with attestations has a few dozen), and
+ * their bytes in all: the breadth bound that the depth bound is not. Beyond either, the pull fails clearly.
+ */
+export const MAX_DOCUMENTS = 10_000;
+export const MAX_DOCUMENT_BYTES = 64 << 20;
+/** Distinct configs and layers one pull takes (an image has tens; every index entry of every platform: thousands). */
+export const MAX_BLOBS = 100_000;
 
 /** The options `pull` runs with, checked and with their defaults. */
 export interface ResolvedPullOptions {

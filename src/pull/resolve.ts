@@ -9,7 +9,7 @@ import { MAX_MANIFEST_BYTES, parseDocument, type ParsedDocument, type ParsedMani
 import { formatPlatform, selectManifest, type PlatformSpec } from '../oci/platform.js';
 import { runPool } from './concurrency.js';
 import { fetchManifest } from './manifests.js';
-import { MAX_INDEX_DEPTH } from './options.js';
+import { MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, MAX_INDEX_DEPTH } from './options.js';
 import type { PullSession } from './session.js';
 
 export interface ResolvedImage {
@@ -24,6 +24,8 @@ export interface ResolvedImage {
   manifests: { descriptor: Descriptor; doc: ParsedManifest }[];
   /** The platform picked from an index, as `os/arch[/variant]`. */
   platform: string | undefined;
+  /** Bytes of the manifests and indexes fetched (or found) so far. */
+  documentBytes: number;
 }
 
 /** Resolves the reference; `want` undefined keeps a whole index (all platforms). */
@@ -34,7 +36,7 @@ export async function resolveImage(s: PullSession, want: PlatformSpec | undefine
   s.tracker.add(fetched.descriptor);
   const topDoc = parseDocument(fetched.bytes, fetched.descriptor.mediaType, fetched.descriptor.digest);
   const top: Descriptor = { ...fetched.descriptor, mediaType: topDoc.mediaType };
-  const image: ResolvedImage = { top, topKind: topDoc.kind, entry: top, documents: new Map(), manifests: [], platform: undefined };
+  const image: ResolvedImage = { top, topKind: topDoc.kind, entry: top, documents: new Map(), manifests: [], platform: undefined, documentBytes: fetched.bytes.length };
   if (topDoc.kind === 'index' && want) {
     // One platform: the destination points at that manifest alone (as `skopeo copy` without --all does).
     const picked = await pickPlatform(s, top, topDoc, want);
@@ -70,7 +72,12 @@ async function pickPlatform(
   return { descriptor: chosen, doc, platform };
 }
 
-/** Adds a document to the image: a manifest to pull, or every child of an index (fetched, then followed). */
+/**
+ * Adds a document to the image: a manifest to pull, or an index whose children are fetched, then followed. Each
+ * distinct digest is fetched and followed once, however many entries (in however many indexes) name it: a small
+ * hostile index that lists one child many times, nested, must not multiply the work (the depth limit bounds
+ * depth, not breadth). Past the limits of options.ts the pull fails instead of growing.
+ */
 async function collect(s: PullSession, image: ResolvedImage, descriptor: Descriptor, doc: ParsedDocument, depth: number, concurrency: number): Promise<void> {
   image.documents.set(descriptor.digest, descriptor);
   if (doc.kind === 'manifest') {
@@ -78,17 +85,26 @@ async function collect(s: PullSession, image: ResolvedImage, descriptor: Descrip
     return;
   }
   if (depth >= MAX_INDEX_DEPTH) throw new InvalidManifestError(`indexes nested deeper than ${MAX_INDEX_DEPTH}`, descriptor.digest);
-  const children: { descriptor: Descriptor; doc: ParsedDocument }[] = [];
-  await runPool(doc.manifests, concurrency, async (child) => {
+  const fresh = new Map<string, Descriptor>();
+  for (const child of doc.manifests) {
     checkEntrySize(child, descriptor);
-    const fetched = await fetchManifest(s, child.digest, child);
     s.tracker.add(child);
-    children.push({ descriptor: { ...child }, doc: parseDocument(fetched.bytes, child.mediaType, child.digest) });
+    if (!image.documents.has(child.digest) && !fresh.has(child.digest)) fresh.set(child.digest, child);
+  }
+  if (image.documents.size + fresh.size > MAX_DOCUMENTS) {
+    throw new InvalidManifestError(`more than ${MAX_DOCUMENTS} distinct manifests and indexes: more than a pull takes`, descriptor.digest);
+  }
+  const parsed = new Map<string, ParsedDocument>();
+  await runPool([...fresh.values()], concurrency, async (child) => {
+    const fetched = await fetchManifest(s, child.digest, child);
+    image.documentBytes += fetched.bytes.length;
+    if (image.documentBytes > MAX_DOCUMENT_BYTES) {
+      throw new InvalidManifestError(`manifests and indexes over ${MAX_DOCUMENT_BYTES} bytes in all: more than a pull takes`, descriptor.digest);
+    }
+    parsed.set(child.digest, parseDocument(fetched.bytes, child.mediaType, child.digest));
   });
-  // Sorted back into index order (the pool finishes in any order) so results are stable.
-  const order = new Map(doc.manifests.map((m, i) => [m.digest, i]));
-  children.sort((a, b) => order.get(a.descriptor.digest)! - order.get(b.descriptor.digest)!);
-  for (const c of children) await collect(s, image, c.descriptor, c.doc, depth + 1, concurrency);
+  // In index order (the pool finishes in any order), so results are stable.
+  for (const child of fresh.values()) await collect(s, image, { ...child }, parsed.get(child.digest)!, depth + 1, concurrency);
 }
 
 /** An index entry claiming more than a manifest may be is refused before it is requested. */

@@ -49,7 +49,11 @@ async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
   s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
   let received = 0;
   try {
+    // The manifest's size bounds the download (a registry that sends more is stopped at the first byte too many)
+    // and spares a HEAD; its media type is what the store records.
     await s.through.fetch(d.digest, {
+      size: d.size,
+      mediaType: d.mediaType,
       signal: s.signal,
       onProgress: (e) => {
         if (e.received <= received) return;

@@ -284,6 +284,34 @@ describe.skipIf(reason)('pull (real registry)', () => {
   });
 });
 
+describe.skipIf(reason)('pull: sizes bound every download (a lying registry, FaultInjectingProxy)', () => {
+  it('a registry that claims and sends far more than the manifest declares: stopped at the declared size, typed, nothing kept', async () => {
+    const layer = app.manifests[0]!.layers[0]!;
+    const huge = 32 << 20;
+    let sent = 0;
+    const proxy = await FaultInjectingProxy.start(registry.host, (req) => {
+      if (!req.path.endsWith(`/blobs/${layer.digest}`)) return 'pass';
+      // HEAD and GET agree with each other, and both lie about the size the manifest gave.
+      if (req.method === 'GET') sent++;
+      return { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(huge, 7) }; // a HEAD gets its length, not its bytes
+    });
+    try {
+      const cache = fresh('cache');
+      const dest = fresh('layout');
+      const err = await pull(`${proxy.host}/team/app:v1`, `oci:${dest}`, { cache }).catch((e: unknown) => e);
+      // Stopped by the manifest's size (not by the registry's, which would have let 32 MiB be written first).
+      expect(err).toMatchObject({ code: 'ERR_MOTE_SIZE_MISMATCH', expected: layer.size });
+      expect((err as { actual: number }).actual).toBeLessThan(layer.size + (1 << 20));
+      expect(sent).toBe(1); // a wrong size is final: not retried
+      expect(fs.existsSync(blobFile(cache, layer.digest))).toBe(false);
+      expect(fs.readdirSync(path.join(cache, '.mote', 'partial'))).toEqual([]);
+      expect(fs.existsSync(dest)).toBe(false);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe.skipIf(reason)('pull (registry with Basic auth)', () => {
   let secured: RegistryHandle;
   beforeAll(async () => {

@@ -480,6 +480,45 @@ describe('populate from a fallback, in one process', () => {
     expect(blobsIn(root)).toEqual([hexOf(digest)]);
   });
 
+  it('a size known from a manifest bounds the download: a source sending more is stopped at the first chunk too many, and not asked for the size', async () => {
+    const { digest } = await seed(4 * MIB);
+    const fb = new FaultyRangeFallback(source);
+    let finds = 0;
+    const find = fb.find.bind(fb);
+    fb.find = async (d: string) => (finds++, find(d));
+    fb.announcedSize = 4 * MIB; // what the source claims, never asked
+    const local = new FileMoteCache(root, { durable: false });
+    opened.push(local);
+    const cache = new PullThroughCache(local, fb);
+    const err = await cache.fetch(digest, { size: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SizeMismatchError);
+    expect(err).toMatchObject({ expected: 1000, actual: 64 * 1024 });
+    expect(finds).toBe(0);
+    expect(fb.served).toBeLessThanOrEqual(2 * 64 * 1024); // one chunk, and at most one more already in flight
+    expect(blobsIn(root)).toEqual([]);
+    expect(fs.existsSync(partialPath(root, digest))).toBe(false);
+    expect(temporaries(root)).toEqual([]);
+  });
+
+  it('a size and media type known from a manifest: fetched without asking the source, recorded with that media type', async () => {
+    const { data, digest } = await seed(MIB + 3);
+    const fb = new FaultyRangeFallback(source);
+    let finds = 0;
+    const find = fb.find.bind(fb);
+    fb.find = async (d: string) => (finds++, find(d));
+    const local = new FileMoteCache(root, { durable: false });
+    opened.push(local);
+    await new PullThroughCache(local, fb).fetch(digest, { size: data.length, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+    expect(finds).toBe(0);
+    expect(await local.find(digest)).toEqual({ digest, size: data.length, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+    expect((await local.get(digest)).equals(data)).toBe(true);
+    // A wrong size from the manifest is the manifest's lie: the download fails short, nothing is published.
+    const other = await seed(MIB);
+    const err = await new PullThroughCache(local, fb).fetch(other.digest, { size: MIB + 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_MOTE_FETCH_FAILED' });
+    expect(fs.existsSync(local.moteRef(other.digest))).toBe(false);
+  });
+
   it('partial bytes are not store bytes: stats and prune ignore them', async () => {
     const { digest } = await seed(MIB);
     const fb = new FaultyRangeFallback(source);

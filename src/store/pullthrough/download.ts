@@ -17,7 +17,9 @@ import { LocalError, LockLostError, ShortStreamError, asAbort, isAbort, isFinal,
 import type { FetchLock } from './lock.js';
 import { MAX_FAILURES_WITHOUT_PROGRESS, MAX_RETRY_PAUSE_MS } from './options.js';
 import { adoptPartial, claimOwnPartial, createPartial, discardPartial, removeOwnPartial, type PartialFile } from './partial.js';
-import type { FetchProgress } from './types.js';
+import type { FetchHint, FetchProgress } from './types.js';
+import type { MoteInfo } from '../types.js';
+import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 
 /**
  * Downloads (or resumes) the mote into our own partial and publishes it. Returns its media type once published,
@@ -29,12 +31,12 @@ export async function download(
   digest: string,
   lock: FetchLock,
   notify: (e: FetchProgress) => void,
+  hint: FetchHint = {},
 ): Promise<string | undefined> {
   const { paths } = ctx;
   // Somebody may have published it between our look and our lock.
   if (fs.existsSync(paths.blobPath(digest))) return undefined;
-  const info = await source.find(digest);
-  if (!info) throw new MoteNotFoundError(digest, 'not in the cache nor in its source');
+  const info = await describe(source, digest, hint);
   lock.throwIfLost();
   const { algorithm } = parseDigest(digest);
   const size = info.size >= 0 ? info.size : -1;
@@ -177,4 +179,15 @@ export async function download(
   } finally {
     closeFd();
   }
+}
+
+/**
+ * The size and media type to download by: what the caller knows from a manifest (no request; a source that then
+ * sends more bytes fails at the first one too many), else what the source says.
+ */
+async function describe(source: MoteProvider, digest: string, hint: FetchHint): Promise<Pick<MoteInfo, 'size' | 'mediaType'>> {
+  if (hint.size !== undefined) return { size: hint.size, mediaType: hint.mediaType || DEFAULT_MEDIA_TYPE };
+  const info = await source.find(digest);
+  if (!info) throw new MoteNotFoundError(digest, 'not in the cache nor in its source');
+  return { size: info.size, mediaType: hint.mediaType || info.mediaType };
 }

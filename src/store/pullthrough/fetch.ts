@@ -41,11 +41,12 @@ import { LockLostError } from './failures.js';
 import { joinFlight } from './flights.js';
 import { tryAcquire } from './lock.js';
 import { MAX_LOCK_LOSSES, POLL_MS } from './options.js';
-import type { FetchProgress } from './types.js';
+import type { FetchHint, FetchProgress } from './types.js';
 
 /**
  * Makes the mote present in the store behind `ctx`, from `source`: resolves once the blob is published (by this
- * process or another), rejects with the typed error of a failed download. Other processes downloading the same
+ * process or another), rejects with the typed error of a failed download. `hint` (a manifest's size and media type)
+ * bounds the download; callers joining a flight share the hint of the one that started it. Other processes downloading the same
  * digest are waited for, not duplicated; callers in this process join one flight (flights.ts). Different flights
  * for one digest still download once: the second waits on the first's lock like another process would.
  *
@@ -58,8 +59,9 @@ export function fetchIntoStore(
   source: MoteProvider,
   digest: string,
   onProgress?: (e: FetchProgress) => void,
+  hint: FetchHint = {},
 ): Promise<void> {
-  return joinFlight(ctx, source, digest, onProgress, (notify) => fetchAcrossProcesses(ctx, source, digest, notify));
+  return joinFlight(ctx, source, digest, onProgress, (notify) => fetchAcrossProcesses(ctx, source, digest, notify, hint));
 }
 
 /** Resolves with the media type when this process published the blob, undefined when someone else did. */
@@ -68,6 +70,7 @@ async function fetchAcrossProcesses(
   source: MoteProvider,
   digest: string,
   notify: (e: FetchProgress) => void,
+  hint: FetchHint,
 ): Promise<string | undefined> {
   const { paths } = ctx;
   const blob = paths.blobPath(digest);
@@ -93,7 +96,7 @@ async function fetchAcrossProcesses(
       const lock = tryAcquire(paths, digest);
       if (lock) {
         try {
-          const published = await download(ctx, source, digest, lock, notify);
+          const published = await download(ctx, source, digest, lock, notify, hint);
           if (published !== undefined) return published;
           continue; // it appeared meanwhile: the check at the top syncs it
         } catch (err) {

@@ -13,9 +13,11 @@ import type { StoreContext } from '../file/context.js';
 import type { MoteProvider } from '../roles.js';
 import type { MoteInfo, MoteReaderAt } from '../types.js';
 import { fetchIntoStore } from './fetch.js';
-import type { FetchProgress } from './types.js';
+import type { FetchHint, FetchProgress } from './types.js';
+import { checkSize } from '../file/check.js';
+import { InvalidArgumentError } from '../../errors.js';
 
-export interface FetchOptions {
+export interface FetchOptions extends FetchHint {
   /** Stops waiting (rejects with AbortError). The download goes on for other waiters and ends by its own bounds. */
   signal?: AbortSignal | undefined;
   /** Progress of the download, when this process does it. A listener that throws is ignored. */
@@ -67,13 +69,16 @@ export class PullThroughReads implements MoteProvider {
    */
   async fetch(digest: string, options: FetchOptions = {}): Promise<void> {
     parseDigest(digest);
+    if (options.size !== undefined) checkSize(options.size);
+    if (options.mediaType !== undefined && typeof options.mediaType !== 'string') throw new InvalidArgumentError('fetch: mediaType must be a string');
     this.ctx.ensure();
     if (fs.existsSync(this.ctx.paths.blobPath(digest))) return;
     const own = this.settings.onProgress;
     const extra = options.onProgress;
     const onProgress =
       own && extra ? (e: FetchProgress) => (callSafely(own, e), callSafely(extra, e)) : (own ?? extra);
-    await raceSignal(fetchIntoStore(this.ctx, this.source, digest, onProgress), options.signal);
+    const hint: FetchHint = { size: options.size !== undefined && options.size >= 0 ? options.size : undefined, mediaType: options.mediaType };
+    await raceSignal(fetchIntoStore(this.ctx, this.source, digest, onProgress, hint), options.signal);
   }
 
   async #read<T>(digest: string, open: (p: MoteProvider) => Promise<T>): Promise<T> {

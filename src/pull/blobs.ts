@@ -3,13 +3,14 @@
  * downloaded once (across processes), verified, kept; a blob already in the store costs a stat. Foreign layers
  * (with `urls`) are left where they are.
  */
-import { SizeMismatchError } from '../errors.js';
+import fs from 'node:fs';
+import { MoteNotFoundError, SizeMismatchError } from '../errors.js';
 import { throwIfAborted } from '../internal/abort.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import { runPool, unwrapFetchError } from './concurrency.js';
-import { MAX_BLOBS } from './options.js';
+import { MAX_BLOBS, MAX_HOLD_ATTEMPTS } from './options.js';
 import type { PullSession } from './session.js';
 
 export interface ImageBlobs {
@@ -39,9 +40,9 @@ export async function fetchBlobs(s: PullSession, manifests: readonly { doc: Pars
 
 async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
   throwIfAborted(s.signal);
-  const present = await s.local.find(d.digest);
-  if (present) {
-    if (present.size !== d.size) throw new SizeMismatchError(d.digest, d.size, present.size);
+  // Already here: held from now on (a prune meanwhile leaves it), and checked against the manifest's size.
+  if (s.lease.hold(d.digest)) {
+    checkHeldSize(s, d);
     s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'cache' });
     s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'cache' });
     return;
@@ -49,23 +50,32 @@ async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
   s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
   let received = 0;
   try {
-    // The manifest's size bounds the download (a registry that sends more is stopped at the first byte too many)
-    // and spares a HEAD; its media type is what the store records.
-    await s.through.fetch(d.digest, {
-      size: d.size,
-      mediaType: d.mediaType,
-      signal: s.signal,
-      onProgress: (e) => {
-        if (e.received <= received) return;
-        received = e.received;
-        s.emit({ type: 'progress', digest: d.digest, size: d.size, received: e.received, source: 'registry' });
-      },
-    });
-    // The content matches the digest, so a different size means the manifest lied about it.
-    const size = (await s.local.find(d.digest))?.size;
-    if (size !== undefined && size !== d.size) throw new SizeMismatchError(d.digest, d.size, size);
+    // A prune between the download and the hold may take it away again (only a prune to nearly nothing would: it
+    // is the newest mote): fetched again, then given up clearly.
+    for (let attempt = 0; !s.lease.hold(d.digest); attempt++) {
+      if (attempt >= MAX_HOLD_ATTEMPTS) throw new MoteNotFoundError(d.digest, 'removed from the store again and again while pulling');
+      // The manifest's size bounds the download (a registry that sends more is stopped at the first byte too
+      // many) and spares a HEAD; its media type is what the store records.
+      await s.through.fetch(d.digest, {
+        size: d.size,
+        mediaType: d.mediaType,
+        signal: s.signal,
+        onProgress: (e) => {
+          if (e.received <= received) return;
+          received = e.received;
+          s.emit({ type: 'progress', digest: d.digest, size: d.size, received: e.received, source: 'registry' });
+        },
+      });
+    }
+    checkHeldSize(s, d);
   } catch (err) {
     throw unwrapFetchError(err);
   }
   s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
+}
+
+/** The content matches the digest, so a different size means the manifest lied about it. */
+function checkHeldSize(s: PullSession, d: Descriptor): void {
+  const size = fs.statSync(s.lease.pathOf(d.digest)!).size;
+  if (size !== d.size) throw new SizeMismatchError(d.digest, d.size, size);
 }

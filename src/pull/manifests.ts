@@ -3,7 +3,13 @@
  * the store when it is there, else fetched (verified by the client against the digest) and stored.
  */
 import { isDigest } from '../digest/index.js';
-import { ErrorCategory, SizeMismatchError, errorCategory } from '../errors.js';
+import fs from 'node:fs';
+import { verifyBytes } from '../digest/verifier.js';
+import { ErrorCategory, MoteNotFoundError, SizeMismatchError, errorCategory } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
+import { InvalidManifestError } from '../oci/errors.js';
+import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { MAX_HOLD_ATTEMPTS } from './options.js';
 import { throwIfAborted } from '../internal/abort.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
@@ -35,7 +41,7 @@ async function byTagWithGet(s: PullSession, tag: string): Promise<FetchedDocumen
   const fetched = await s.client.getManifest(s.ref, tag, { signal: s.signal });
   s.manifestBytes += fetched.bytes.length;
   const d = fetched.descriptor;
-  await s.local.put(fetched.bytes, { digest: d.digest, size: fetched.bytes.length, mediaType: d.mediaType });
+  await putAndHold(s, fetched.bytes, d);
   s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
   s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
   return { descriptor: { mediaType: d.mediaType, digest: d.digest, size: fetched.bytes.length }, bytes: fetched.bytes };
@@ -51,11 +57,10 @@ async function byDigest(
   hint: { mediaType?: string | undefined; size: number },
   expected: Descriptor | undefined,
 ): Promise<FetchedDocument> {
-  // Only a copy in the store's own directory counts as "already here".
-  const stored = await s.local.find(digest);
-  if (stored) {
-    const bytes = await s.local.get(digest);
-    const mt = hint.mediaType ?? stored.mediaType;
+  // Only a copy in the store's own directory counts as "already here", and it is held from now on.
+  const bytes = s.lease.hold(digest) ? await readHeld(s, digest) : undefined;
+  if (bytes) {
+    const mt = hint.mediaType ?? (await s.local.find(digest))?.mediaType ?? DEFAULT_MEDIA_TYPE;
     s.emit({ type: 'start', digest, mediaType: mt, size: bytes.length, source: 'cache' });
     s.emit({ type: 'done', digest, mediaType: mt, size: bytes.length, received: bytes.length, source: 'cache' });
     return { descriptor: { mediaType: mt, digest, size: bytes.length }, bytes };
@@ -67,7 +72,37 @@ async function byDigest(
   s.manifestBytes += fetched.bytes.length;
   if (expected && fetched.bytes.length !== expected.size) throw new SizeMismatchError(digest, expected.size, fetched.bytes.length);
   const descriptor: Descriptor = { mediaType: expected?.mediaType ?? fetched.descriptor.mediaType, digest, size: fetched.bytes.length };
-  await s.local.put(fetched.bytes, { digest, size: fetched.bytes.length, mediaType: descriptor.mediaType });
+  await putAndHold(s, fetched.bytes, descriptor);
   s.emit({ type: 'done', digest, mediaType: descriptor.mediaType, size: descriptor.size, received: descriptor.size, source: 'registry' });
   return { descriptor, bytes: fetched.bytes };
+}
+
+/**
+ * A held manifest's bytes, read through the lease (a removal meanwhile cannot take them away) and checked against
+ * the digest: manifests are small, and what they say decides what is fetched next. Undefined when gone (a store
+ * without hard links, where the lease cannot keep them): then it is fetched again.
+ */
+async function readHeld(s: PullSession, digest: string): Promise<Buffer | undefined> {
+  const p = s.lease.pathOf(digest)!;
+  let bytes: Buffer;
+  try {
+    if ((await fs.promises.stat(p)).size > MAX_MANIFEST_BYTES) throw new InvalidManifestError(`larger than ${MAX_MANIFEST_BYTES} bytes`, digest);
+    bytes = await fs.promises.readFile(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  verifyBytes(bytes, { digest });
+  return bytes;
+}
+
+/** Stores what the registry sent (verified again by the store) and holds it for the rest of the pull. */
+async function putAndHold(s: PullSession, bytes: Buffer, d: Descriptor): Promise<void> {
+  // A prune between the put and the hold may take it away again (it is the newest mote, so only a prune to
+  // nearly nothing would): put it once more, then give up clearly.
+  for (let attempt = 0; ; attempt++) {
+    await s.local.put(bytes, { digest: d.digest, size: bytes.length, mediaType: d.mediaType });
+    if (s.lease.hold(d.digest)) return;
+    if (attempt >= MAX_HOLD_ATTEMPTS) throw new MoteNotFoundError(d.digest, 'removed from the store again and again while pulling');
+  }
 }

@@ -15,6 +15,8 @@ export const MAX_INDEX_DEPTH = 4;
  */
 export const MAX_DOCUMENTS = 10_000;
 export const MAX_DOCUMENT_BYTES = 64 << 20;
+/** Times a pull stores or fetches a mote again when a prune removed it before it could be held. */
+export const MAX_HOLD_ATTEMPTS = 3;
 /** Distinct configs and layers one pull takes (an image has tens; every index entry of every platform: thousands). */
 export const MAX_BLOBS = 100_000;
 

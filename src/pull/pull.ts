@@ -48,7 +48,7 @@ export async function pull(reference: string | Reference, destination: string | 
     const toWrite = new Map(image.documents);
     for (const d of blobs) toWrite.set(d.digest, d);
     const written: ImageToWrite = { entry: image.entry, blobs: [...toWrite.values()] };
-    const source = cacheBlobSource(s.through, placement);
+    const source = cacheBlobSource(s.through, placement, (digest) => s.lease.pathOf(digest));
     if (dest.transport === 'oci') await writeOciLayout(dest.path, written, source, { tag, signal: s.signal });
     else await writeOciArchive(dest.path, written, source, { tag, signal: s.signal });
 

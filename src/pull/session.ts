@@ -12,6 +12,7 @@ import type { RegistryMoteCache } from '../registry/registry-cache.js';
 import { BytesTracker } from '../store/bytes-tracker.js';
 import { defaultCacheDir } from '../store/default-dir.js';
 import { FileMoteCache } from '../store/file-cache.js';
+import type { MoteLease } from '../store/file/lease.js';
 import { PullThroughCache } from '../store/pullthrough/cache.js';
 import type { PullOptions, PullProgressEvent } from './types.js';
 
@@ -25,6 +26,8 @@ export interface PullSession {
   readonly source: RegistryMoteCache;
   readonly signal: AbortSignal | undefined;
   readonly tracker: BytesTracker;
+  /** The motes this pull uses, held from the moment they are found or fetched until the pull ends: prune leaves them. */
+  readonly lease: MoteLease;
   /** Manifest bytes this pull downloaded (blob bytes are counted by `source`). */
   manifestBytes: number;
   emit(e: PullProgressEvent): void;
@@ -52,7 +55,9 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
   const ownClient = options.client === undefined;
   let client = options.client;
   let blobInfo: StoreBlobInfoCache | undefined;
+  let lease: MoteLease | undefined;
   const close = async (): Promise<void> => {
+    lease?.release();
     await blobInfo?.close().catch(() => {});
     if (ownStore) await local.close().catch(() => {});
     if (ownClient) await client?.close().catch(() => {});
@@ -71,9 +76,11 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
     }
     const { RegistryMoteCache } = await import('../registry/registry-cache.js');
     const source = new RegistryMoteCache(ref, client, blobInfo ? { blobInfo } : {});
+    lease = local.lease();
     const session: PullSession = {
       ref,
       local,
+      lease,
       through: new PullThroughCache(local, source),
       client,
       source,

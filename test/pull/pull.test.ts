@@ -2,9 +2,11 @@
  * `pull()` against a real registry (docker-registry, images pushed by skopeo): what lands in the destination and
  * the store, the accounting, platforms, and failures that must leave nothing behind.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileMoteCache } from '../../src/store/file-cache.js';
 import { pull, type PullProgressEvent } from '../../src/pull/index.js';
@@ -281,6 +283,42 @@ describe.skipIf(reason)('pull (real registry)', () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe.skipIf(reason)('pull while another process prunes the store (a real `mote prune`)', () => {
+  const cli = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'main.js');
+
+  it('what the pull holds survives `mote prune --max-size 0`; what it did not hold yet is fetched again the right way', async () => {
+    const cache = fresh('cache');
+    // Copies, not links: a layout's hard links would keep the motes from prune on their own.
+    await pull(`${registry.host}/team/app:v1`, `oci:${fresh('first')}`, { cache, placement: 'copy' });
+    const dest = fresh('layout');
+    let pruned: { removed: number } | undefined;
+    const events: PullProgressEvent[] = [];
+    const r = await pull(`${registry.host}/team/app:v1`, `oci:${dest}`, {
+      cache,
+      concurrency: 1,
+      onProgress: (e) => {
+        events.push(e);
+        // Right after the first blob is found in the store (the manifest found and held before it), a separate
+        // process prunes everything it may: the pull is suspended meanwhile, so the interleaving is certain.
+        if (!pruned && e.type === 'done' && e.source === 'cache' && e.digest !== app.digest) {
+          pruned = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removed: number };
+        }
+      },
+    });
+    expect(pruned).toBeDefined();
+    // The manifest and the first blob were held: not removed. The blobs not yet held were, and came from the registry.
+    expect(pruned!.removed).toBe(app.blobs.length - 2);
+    expect(r.digest).toBe(app.digest);
+    expect(events.filter((e) => e.type === 'done' && e.source === 'registry')).toHaveLength(app.blobs.length - 2);
+    for (const b of app.blobs) expect(sha256(fs.readFileSync(blobFile(dest, b.digest)))).toBe(b.digest);
+    // Once the pull is over, its lease is gone: with the layout's own links gone too, a prune removes everything.
+    fs.rmSync(dest, { recursive: true });
+    const after = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removed: number };
+    expect(after.removed).toBe(app.blobs.length);
+    expect(fs.readdirSync(path.join(cache, '.mote', 'tmp')).filter((n) => n.endsWith('.lease'))).toEqual([]);
   });
 });
 

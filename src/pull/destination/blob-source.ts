@@ -45,13 +45,14 @@ export type BlobPlacement = 'link' | 'copy';
 const LINK_UNAVAILABLE = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES'] as const;
 
 /**
- * Blobs from a mote store, placed as {@link BlobPlacement} says. A mote pruned between the fetch and the
- * placement is read through the cache again (the pull-through cache fetches it again).
+ * Blobs from a mote store, placed as {@link BlobPlacement} says: from `heldPath(digest)` when the caller holds the
+ * mote (a lease's link: it stays whatever a prune or a removal does meanwhile), else from the blob path. A mote gone
+ * from both is read through the cache again (a pull-through cache fetches it again).
  */
-export function cacheBlobSource(cache: MoteProvider, placement: BlobPlacement = 'link'): BlobSource {
+export function cacheBlobSource(cache: MoteProvider, placement: BlobPlacement = 'link', heldPath?: (digest: string) => string | undefined): BlobSource {
   return {
     async copyTo(d, target, signal) {
-      const from = cache.moteRef(d.digest);
+      const from = heldPath?.(d.digest) ?? cache.moteRef(d.digest);
       let placed = false;
       if (placement === 'link') {
         try {

@@ -31,6 +31,7 @@ import { checkCommitArguments, commitMote } from './commit.js';
 import { StoreContext, registerStore } from './context.js';
 import { asStoreError } from './errors.js';
 import { IngestStream, ingestBytesSync, ingestSpec } from './ingest.js';
+import { MoteLease } from './lease.js';
 import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
@@ -38,7 +39,7 @@ import { readWholeSync } from './read-whole.js';
 import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
 import { verifyStore } from './verify.js';
-import { uniqueBytes, walkBlobs } from './walk.js';
+import { listMotes, uniqueBytes, walkBlobs } from './walk.js';
 
 /** The settings of a file store (see `FileMoteCacheOptions` for their meaning and defaults). */
 export interface FileStoreSettings {
@@ -271,17 +272,8 @@ export class FileStore {
   }
 
   /** Every mote in this store (never a source it reads through), in no particular order. */
-  async *list(): AsyncIterable<MoteInfo> {
-    const ctx = this.#context();
-    let meta: Map<string, { mediaType: string }>;
-    try {
-      meta = ctx.index.all();
-    } catch {
-      meta = new Map();
-    }
-    for (const e of walkBlobs(this.#paths)) {
-      yield { digest: e.digest, size: e.size, mediaType: meta.get(e.digest)?.mediaType ?? DEFAULT_MEDIA_TYPE };
-    }
+  list(): AsyncIterable<MoteInfo> {
+    return listMotes(this.#context());
   }
 
   /** Number of motes and bytes on disk (each inode once). */
@@ -292,6 +284,14 @@ export class FileStore {
   /** Re-hashes every mote, evicts corrupt ones and sweeps stale temporaries. */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep() });
+  }
+
+  /**
+   * A lease: motes held with `lease.hold(digest)` are left alone by `prune` (in every process) until
+   * `lease.release()` (or `await using`). What a pull holds between fetching motes and writing them out.
+   */
+  lease(): MoteLease {
+    return new MoteLease(this.#ctx); // touches nothing until the first hold
   }
 
   /** Closes the index. The instance reopens it if used again. */

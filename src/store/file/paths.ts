@@ -10,7 +10,7 @@ import { INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, emptyLayoutIndex } fro
  * `blobs/<alg>/<encoded>`) plus a `CACHEDIR.TAG`; motecache's own files live in `.mote/`, which OCI tools ignore:
  *
  *   .mote/tmp/       temporaries: `*.ingest` (writes in progress), `*.read` (private read links), `*.lock` (a
- *                    fetch lock being created)
+ *                    fetch lock being created), `*.lease/` (a lease: hard links to the motes a process holds)
  *   .mote/index.db   SQLite: media type and last use per mote (a hint, rebuilt from blobs/ when lost)
  *   .mote/prune.lock the cross-process prune lock (proper-lockfile)
  *   .mote/fetch/     per-digest pull-through download locks, `<alg>-<encoded>.lock`, and their breakers
@@ -63,13 +63,13 @@ export class StorePaths {
   }
 
   /** A fresh temporary name. The pid helps a human; the random part makes collisions practically impossible. */
-  tempPath(kind: 'ingest' | 'read' | 'layout' | 'lock'): string {
+  tempPath(kind: 'ingest' | 'read' | 'layout' | 'lock' | 'lease'): string {
     return path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.${kind}`);
   }
 
   /**
-   * Creates the directories and the OCI paths files if missing. Safe to run from several processes at once.
-   * The paths files are written 0644 (unlike blobs): `index.json` is the user's to fill (e.g. `skopeo copy` into
+   * Creates the directories and the OCI image-layout files if missing. Safe to run from several processes at once.
+   * The layout files are written 0644 (unlike blobs): `index.json` is the user's to fill (e.g. `skopeo copy` into
    * the root). Their temporaries live in `.mote/tmp/` like every other, so a crash here leaves nothing in the root.
    */
   ensure(durable: boolean): void {

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ALGORITHMS, isDigest, type DigestAlgorithm } from '../../digest/index.js';
 import type { StorePaths } from './paths.js';
+import type { StoreContext } from './context.js';
+import type { MoteInfo } from '../types.js';
+import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 
 export interface BlobEntry {
   digest: string;
@@ -53,4 +56,17 @@ export function uniqueBytes(entries: Iterable<BlobEntry>): { count: number; byte
     bytes += e.size;
   }
   return { count, bytes };
+}
+
+/** Every mote of the store with its media type (from the index, a hint: unknown ones read as the default). */
+export async function* listMotes(ctx: StoreContext): AsyncIterable<MoteInfo> {
+  let meta: Map<string, { mediaType: string }>;
+  try {
+    meta = ctx.index.all();
+  } catch {
+    meta = new Map();
+  }
+  for (const e of walkBlobs(ctx.paths)) {
+    yield { digest: e.digest, size: e.size, mediaType: meta.get(e.digest)?.mediaType ?? DEFAULT_MEDIA_TYPE };
+  }
 }

@@ -93,9 +93,11 @@ export {
   type MoteCache,
   type RangeReadable,
   type FileMoteCacheOptions,
+  type MoteLease,
   type PullThroughCacheOptions,
   type FetchOptions,
   type FetchProgress,
+  type FetchHint,
   type FallbackProgress,
 } from './store/index.js';
 export {

@@ -2,7 +2,8 @@
 export * from './types.js';
 export { isRangeReadable, type MoteProvider, type MoteIngester, type MoteManager, type MoteCache, type RangeReadable } from './roles.js';
 export { FileMoteCache, type FileMoteCacheOptions } from './file-cache.js';
-export { PullThroughCache, type PullThroughCacheOptions, type FetchOptions, type FetchProgress, type FallbackProgress } from './pullthrough/index.js';
+export { PullThroughCache, type PullThroughCacheOptions, type FetchOptions, type FetchProgress, type FetchHint, type FallbackProgress } from './pullthrough/index.js';
 export { NilCache } from './nil-cache.js';
+export type { MoteLease } from './file/lease.js';
 export { BytesTracker } from './bytes-tracker.js';
 export { defaultCacheDir, type CacheDirEnv } from './default-dir.js';

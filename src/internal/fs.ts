@@ -141,3 +141,22 @@ export function writeFileNoClobberSync(file: string, content: string, options: {
     unlinkBestEffort(temp);
   }
 }
+
+/**
+ * Puts a file renamed away by mistake back at `to`: by link(), so never over a file created there meanwhile
+ * (EEXIST: a newer one is in place already); by rename where there are no hard links and `to` is still free.
+ * Best effort: a file that cannot be put back is lost, and its owner notices (content or inode checks).
+ */
+export function putBack(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch (err) {
+    if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS') && !fs.existsSync(to)) {
+      try {
+        fs.renameSync(from, to);
+      } catch {
+        /* lost: its owner notices and starts over */
+      }
+    }
+  }
+}

@@ -9,6 +9,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ALGORITHMS, isAlgorithm, parseDigest, type DigestAlgorithm } from '../../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
+import { isErrno } from '../../internal/errno.js';
 import { unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 import type {
@@ -35,7 +36,8 @@ import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
 import { readWholeSync } from './read-whole.js';
-import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
+import { MoteReadStream, createReaderAt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
+import { clearBlobPath, evictQuietly } from './blob-file.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
 import { verifyStore } from './verify.js';
 import { uniqueBytes, walkBlobs } from './walk.js';
@@ -145,15 +147,16 @@ export class FileStore {
   async moteExists(digest: string): Promise<boolean> {
     const path = this.#paths.blobPath(digest);
     this.#context();
-    // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original.
-    return fs.statSync(path, { throwIfNoEntry: false }) !== undefined;
+    // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original. Only a
+    // regular file is a mote: a symlink or a directory at the blob path is not (never followed: lstat).
+    return fs.lstatSync(path, { throwIfNoEntry: false })?.isFile() === true;
   }
 
   async find(digest: string): Promise<MoteInfo | undefined> {
     const path = this.#paths.blobPath(digest);
     const ctx = this.#context();
-    const st = fs.statSync(path, { throwIfNoEntry: false });
-    if (!st) return undefined;
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined;
     let mediaType = DEFAULT_MEDIA_TYPE;
     try {
       mediaType = ctx.index.get(digest)?.mediaType ?? DEFAULT_MEDIA_TYPE;
@@ -175,7 +178,7 @@ export class FileStore {
 
   async moteReader(digest: string): Promise<Readable> {
     const { ctx, mote } = this.#open(digest);
-    const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictCorrupt(ctx, digest, mote.ino) } : undefined;
+    const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictQuietly(ctx, digest, mote.ino) } : undefined;
     return new MoteReadStream(mote, verify);
   }
 
@@ -187,7 +190,7 @@ export class FileStore {
         await verifyOpenMote(mote);
       } catch (err) {
         releaseMote(mote);
-        if (err instanceof DigestMismatchError) evictCorrupt(ctx, digest, mote.ino);
+        if (err instanceof DigestMismatchError) evictQuietly(ctx, digest, mote.ino);
         throw err;
       }
     }
@@ -261,7 +264,13 @@ export class FileStore {
   async removeMote(digest: string): Promise<void> {
     const path = this.#paths.blobPath(digest);
     const ctx = this.#context();
-    unlinkQuiet(path);
+    try {
+      unlinkQuiet(path);
+    } catch (err) {
+      // A directory at the blob path (never a mote, but still in the way of one).
+      if (!isErrno(err, 'EISDIR', 'EPERM') || !fs.lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) throw err;
+      clearBlobPath(ctx, path);
+    }
     // Announcements (createMote) are left alone: another caller may be about to write this digest.
     ctx.forget(digest);
   }

@@ -12,6 +12,7 @@ import { isRangeReadable, type MoteProvider } from '../roles.js';
 import type { StoreContext } from '../file/context.js';
 import { asStoreError } from '../file/errors.js';
 import { publishSync } from '../file/publish.js';
+import { isPublished } from '../file/blob-file.js';
 import { drain, type DownloadState } from './drain.js';
 import { LocalError, LockLostError, ShortStreamError, asAbort, isAbort, isFinal, localSync } from './failures.js';
 import type { FetchLock } from './lock.js';
@@ -32,7 +33,7 @@ export async function download(
 ): Promise<string | undefined> {
   const { paths } = ctx;
   // Somebody may have published it between our look and our lock.
-  if (fs.existsSync(paths.blobPath(digest))) return undefined;
+  if (isPublished(paths.blobPath(digest))) return undefined;
   const info = await source.find(digest);
   if (!info) throw new MoteNotFoundError(digest, 'not in the cache nor in its source');
   lock.throwIfLost();
@@ -166,7 +167,7 @@ export async function download(
     const temp = claimOwnPartial(paths, digest, part);
     if (!temp) throw new LockLostError('partial taken away');
     try {
-      publishSync(ctx, temp, digest);
+      publishSync(ctx, temp, digest, st.offset);
     } catch (err) {
       unlinkBestEffort(temp);
       throw asStoreError(err, paths.root);

@@ -34,6 +34,7 @@ import { sleep } from '../../internal/abort.js';
 import { isErrno } from '../../internal/errno.js';
 import { fsyncDirSync, fsyncPathSync } from '../../internal/fs.js';
 import type { StoreContext } from '../file/context.js';
+import { isPublished } from '../file/blob-file.js';
 import { asStoreError } from '../file/errors.js';
 import type { MoteProvider } from '../roles.js';
 import { download } from './download.js';
@@ -76,7 +77,8 @@ async function fetchAcrossProcesses(
     fs.mkdirSync(paths.partialDir, { recursive: true });
     let losses = 0;
     for (;;) {
-      if (fs.existsSync(blob)) {
+      // Only a regular file counts: a symlink or a directory named as the digest is replaced by the download.
+      if (isPublished(blob)) {
         // Published by someone else, maybe without fsync (a non-durable instance or process): a durable caller
         // must not return before the bytes and the name are on disk.
         if (ctx.durable) {

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { isErrno } from '../../internal/errno.js';
-import { unlinkBestEffort } from '../../internal/fs.js';
+import { putBack, unlinkBestEffort } from '../../internal/fs.js';
 import { BOOT_ID, HOST, PID_NS, pidAlive } from '../../internal/process.js';
 import type { StorePaths } from '../file/paths.js';
 import { lockStaleMs } from './options.js';
@@ -167,21 +167,6 @@ export function removeIfSame(paths: StorePaths, p: string, judgedRaw: string): b
     return false;
   } finally {
     unlinkBestEffort(tomb);
-  }
-}
-
-export function putBack(from: string, to: string): void {
-  try {
-    fs.linkSync(from, to);
-  } catch (err) {
-    if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS') && !fs.existsSync(to)) {
-      try {
-        fs.renameSync(from, to);
-      } catch {
-        /* lost: its owner notices (content or inode check) and starts over */
-      }
-    }
-    /* EEXIST: a newer one is in place already */
   }
 }
 

@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import { yieldToEventLoop } from '../../internal/abort.js';
 import { isErrno } from '../../internal/errno.js';
-import { unlinkBestEffort } from '../../internal/fs.js';
+import { putBack, unlinkBestEffort } from '../../internal/fs.js';
 import type { StorePaths } from '../file/paths.js';
 import { LocalError, LockLostError } from './failures.js';
-import { putBack } from './lock-file.js';
 import type { FetchLock } from './lock.js';
 import { COPY_CHUNK, COPY_YIELD_EVERY } from './options.js';
 

@@ -250,12 +250,12 @@ describe('mote ls / info / du', () => {
   });
 
   it('du counts motes and bytes', () => {
-    expect(parseJson(m(['--json', 'du']).out)).toEqual({ count: 0, bytes: 0, cache });
+    expect(parseJson(m(['--json', 'du']).out)).toEqual({ count: 0, bytes: 0, partialBytes: 0, cache });
     m(['put', fileWith(randomBytes(1000))]);
     m(['put', fileWith(randomBytes(3000))]);
     const du = m(['--json', 'du']);
     expect(du.code).toBe(0);
-    expect(parseJson(du.out)).toEqual({ count: 2, bytes: 4000, cache });
+    expect(parseJson(du.out)).toEqual({ count: 2, bytes: 4000, partialBytes: 0, cache });
     expect(m(['du']).out).toBe(`2 motes, 3.9 KiB (4000 bytes) in ${cache}\n`);
   });
 });

@@ -40,7 +40,7 @@ import { MoteReadStream, createReaderAt, openMoteSync, releaseMote, verifyOpenMo
 import { clearBlobPath, evictQuietly } from './blob-file.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
 import { verifyStore } from './verify.js';
-import { uniqueBytes, walkBlobs } from './walk.js';
+import { partialBytes, uniqueBytes, walkBlobs } from './walk.js';
 
 /** The settings of a file store (see `FileMoteCacheOptions` for their meaning and defaults). */
 export interface FileStoreSettings {
@@ -117,8 +117,9 @@ export class FileStore {
     return this.#ctx;
   }
 
-  #sweep(): number {
-    return sweepTemporaries(this.#paths, this.staleAfterMs, this.#sweepers);
+  /** `reclaim`: see {@link Sweeper} (temporaries in `.mote/tmp/` go by age either way: their owner is a pid). */
+  #sweep(reclaim = false): number {
+    return sweepTemporaries(this.#paths, this.staleAfterMs, this.#sweepers, reclaim);
   }
 
   async initialize(): Promise<void> {
@@ -275,8 +276,11 @@ export class FileStore {
     ctx.forget(digest);
   }
 
+  /** Also removes abandoned partial downloads (not store bytes, see `stats`), whatever their age. */
   async prune(maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
-    return prune(this.#context(), maxSize, options);
+    const ctx = this.#context();
+    this.#sweep(true);
+    return prune(ctx, maxSize, options);
   }
 
   /** Every mote in this store (never a source it reads through), in no particular order. */
@@ -293,14 +297,15 @@ export class FileStore {
     }
   }
 
-  /** Number of motes and bytes on disk (each inode once). */
+  /** Number of motes and bytes on disk (each inode once), and the bytes of partial downloads, apart. */
   async stats(): Promise<StoreStats> {
-    return uniqueBytes(walkBlobs(this.#context().paths));
+    const { paths } = this.#context();
+    return { ...uniqueBytes(walkBlobs(paths)), partialBytes: partialBytes(paths) };
   }
 
-  /** Re-hashes every mote, evicts corrupt ones and sweeps stale temporaries. */
+  /** Re-hashes every mote, evicts corrupt ones, sweeps stale temporaries and abandoned partial downloads. */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-    return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep() });
+    return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep(true) });
   }
 
   /** Closes the index. The instance reopens it if used again. */

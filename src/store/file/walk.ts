@@ -61,3 +61,22 @@ export function uniqueBytes(entries: Iterable<BlobEntry>): { count: number; byte
   }
   return { count, bytes };
 }
+
+/**
+ * Bytes held by partial downloads (`.mote/partial/`): on disk, but not motes (never served, not pruned by size);
+ * `stats` reports them apart so a cache that looks small is not silently full.
+ */
+export function partialBytes(paths: StorePaths): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.partialDir);
+  } catch {
+    return 0;
+  }
+  let bytes = 0;
+  for (const name of names) {
+    const st = fs.lstatSync(path.join(paths.partialDir, name), { throwIfNoEntry: false });
+    if (st?.isFile()) bytes += st.size;
+  }
+  return bytes;
+}

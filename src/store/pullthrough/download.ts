@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { createDigester, parseDigest } from '../../digest/index.js';
 import { Verifier } from '../../digest/verifier.js';
-import { DigestMismatchError, FetchFailedError, MoteNotFoundError, SizeMismatchError } from '../../errors.js';
+import { DigestMismatchError, FetchFailedError, MoteNotFoundError, NoSpaceError, SizeMismatchError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
 import { unlinkBestEffort } from '../../internal/fs.js';
 import { isRangeReadable, type MoteProvider } from '../roles.js';
@@ -46,6 +46,7 @@ export async function download(
   const st: DownloadState = { offset: 0, verifier: new Verifier(expected) };
   let part: PartialFile;
   let fdOpen = false;
+  let sourceFailed = false; // the failure is the source's (its NoSpaceError says nothing about our disk)
   const closeFd = (): void => {
     if (fdOpen) {
       fdOpen = false;
@@ -120,6 +121,7 @@ export async function download(
               closeFd();
               removeOwnPartial(paths, digest, part);
             }
+            sourceFailed = true;
             throw err;
           }
           if (st.offset > highWater) {
@@ -174,7 +176,15 @@ export async function download(
     }
     return info.mediaType;
   } catch (err) {
-    throw err instanceof LocalError ? err.inner : err;
+    const failure = err instanceof LocalError ? err.inner : err;
+    if (failure instanceof NoSpaceError && !sourceFailed && fdOpen) {
+      // Our own write (or fsync) found the disk full. The bytes so far are right, but kept they would stay in the
+      // way of every later pull and every other write until the stale sweep: nothing half-written stays (as
+      // NoSpaceError promises). Removed by name and checked to be our inode, like every removal of our partial.
+      closeFd();
+      removeOwnPartial(paths, digest, part!);
+    }
+    throw failure;
   } finally {
     closeFd();
   }

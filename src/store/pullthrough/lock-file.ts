@@ -123,8 +123,9 @@ function holderGone(rec: Partial<LockRecord>): boolean {
  */
 export function createExclusive(paths: StorePaths, p: string, raw: string): boolean {
   const temp = paths.tempPath('lock');
-  fs.writeFileSync(temp, raw, { flag: 'wx', mode: 0o644 });
   try {
+    // Inside the try: on a full disk the file is created and the write fails, and the temporary must not stay.
+    fs.writeFileSync(temp, raw, { flag: 'wx', mode: 0o644 });
     fs.linkSync(temp, p);
     return true;
   } catch (err) {
@@ -142,9 +143,12 @@ export function createExclusive(paths: StorePaths, p: string, raw: string): bool
   }
   try {
     fs.writeFileSync(fd, raw);
-  } finally {
+  } catch (err) {
     fs.closeSync(fd);
+    unlinkBestEffort(p); // ours (created 'wx' just now), and half-written: judged by age alone otherwise
+    throw err;
   }
+  fs.closeSync(fd);
   return true;
 }
 

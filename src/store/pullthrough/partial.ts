@@ -100,7 +100,10 @@ export async function adoptPartial(
       }
     } catch (err) {
       fs.closeSync(part.fd);
-      throw err instanceof LockLostError ? err : new LocalError(err);
+      if (err instanceof LockLostError) throw err;
+      // A failed copy (a full disk) leaves no half-copied partial behind; the one we copied from is gone already.
+      removeOwnPartial(paths, digest, part);
+      throw new LocalError(err);
     }
     return { part, length: position };
   } finally {

@@ -160,3 +160,26 @@ export function putBack(from: string, to: string): void {
     }
   }
 }
+
+/**
+ * `mkdir -p`, bounded: each missing ancestor is created once, then `dir` once more. Node's own recursive mkdir
+ * loops forever where mkdir() answers ENOENT although the parent exists (procfs: `mkdir /proc/self/x`); here that
+ * second ENOENT is thrown, as a filesystem that cannot hold the directory.
+ */
+export function mkdirpSync(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+    return;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (!isErrno(err, 'ENOENT') || parent === dir) throw err;
+    mkdirpSync(parent);
+  }
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') && fs.statSync(dir).isDirectory()) return; // created meanwhile by someone else
+    throw err;
+  }
+}

@@ -211,6 +211,16 @@ describe('mote get -o', () => {
   });
 });
 
+describe('a cache directory that cannot hold a cache', () => {
+  it('mote --cache /proc/self fails fast with a usage error instead of spinning', () => {
+    for (const args of [['du'], ['ls'], ['put', '-'], ['verify']]) {
+      const r = mote(['--cache', '/proc/self', '--json', ...args], { input: 'x' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(ExitCode.Usage);
+      expect(parseJson<{ error: { code: string } }>(r.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    }
+  });
+});
+
 describe('mote ls / info / du', () => {
   it('ls lists every mote; --json gives an array of MoteInfo', () => {
     expect(parseJson<unknown[]>(m(['--json', 'ls']).out)).toEqual([]);

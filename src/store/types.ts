@@ -51,7 +51,7 @@ export interface PutExpectation {
   digest?: string;
   /** Verify the content has this many bytes. */
   size?: number;
-  /** Stored with the mote; default `application/octet-stream`. */
+  /** Stored with the mote; default `application/octet-stream`. Printable ASCII, at most 255 characters. */
   mediaType?: string;
 }
 

@@ -211,6 +211,17 @@ describe('mote get -o', () => {
   });
 });
 
+describe('mote put --media-type', () => {
+  it('refuses a media type with a newline, or too long, as a usage error, and stores nothing', () => {
+    for (const mediaType of ['application/json\nx', 'a/' + 'b'.repeat(300)]) {
+      const r = m(['--json', 'put', '-', '--media-type', mediaType], { input: 'data' });
+      expect(r.code, r.stderr).toBe(ExitCode.Usage);
+      expect(parseJson<{ error: { code: string } }>(r.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    }
+    expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 0 });
+  });
+});
+
 describe('a cache directory that cannot hold a cache', () => {
   it('mote --cache /proc/self fails fast with a usage error instead of spinning', () => {
     for (const args of [['du'], ['ls'], ['put', '-'], ['verify']]) {

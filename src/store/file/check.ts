@@ -6,3 +6,24 @@ export function checkSize(size: number): void {
     throw new InvalidArgumentError(`size must be a whole number of bytes (or -1 for unknown), got ${size}`);
   }
 }
+
+/** Longest media type kept: RFC 6838 bounds type and subtype at 127 characters each (parameters fit as well). */
+export const MAX_MEDIA_TYPE_LENGTH = 255;
+/** Printable ASCII: what a Content-Type header, `mote ls` and the index can carry. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/**
+ * A media type as stored with a mote (`createMote`, `put`, `commitMote`): a string of printable ASCII, at most
+ * {@link MAX_MEDIA_TYPE_LENGTH} long; empty means the default. Not OCI's strict grammar: users store what their
+ * registry or tool sent (`text/plain; charset=utf-8`, short private names), but nothing that breaks a line or a
+ * header (a newline, a control character) nor a megabyte in the index.
+ */
+export function checkMediaType(where: string, mediaType: unknown): void {
+  if (typeof mediaType !== 'string') throw new InvalidArgumentError(`${where}: mediaType must be a string`);
+  if (mediaType.length > MAX_MEDIA_TYPE_LENGTH) {
+    throw new InvalidArgumentError(`${where}: media type is ${mediaType.length} characters long (at most ${MAX_MEDIA_TYPE_LENGTH})`);
+  }
+  if (!PRINTABLE.test(mediaType)) {
+    throw new InvalidArgumentError(`${where}: media type ${JSON.stringify(mediaType)} has characters other than printable ASCII`);
+  }
+}

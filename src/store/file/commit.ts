@@ -11,7 +11,7 @@ import { isErrno } from '../../internal/errno.js';
 import { fsyncPathSync, lstatQuietSync, unlinkBestEffort, unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 import { CommitMode, type MoteInfo } from '../types.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize } from './check.js';
 import type { StoreContext } from './context.js';
 import { asStoreError } from './errors.js';
 import { publishSync } from './publish.js';
@@ -20,6 +20,7 @@ import { publishSync } from './publish.js';
 export function checkCommitArguments(mote: MoteInfo, mode: CommitMode): void {
   parseDigest(mote?.digest);
   checkSize(mote.size);
+  if (mote.mediaType !== undefined) checkMediaType('commitMote', mote.mediaType);
   if (mode !== CommitMode.Copy && mode !== CommitMode.Move) {
     throw new InvalidArgumentError(`commitMote: mode must be 'copy' or 'move', got ${String(mode)}`);
   }

@@ -27,7 +27,7 @@ import type {
 } from '../types.js';
 import type { MoteProvider } from '../roles.js';
 import { Announcements } from './announcements.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize } from './check.js';
 import { checkCommitArguments, commitMote } from './commit.js';
 import { StoreContext, registerStore } from './context.js';
 import { asStoreError } from './errors.js';
@@ -214,7 +214,7 @@ export class FileStore {
   async createMote(digest: string, mediaType: string, size: number): Promise<MoteInfo> {
     parseDigest(digest);
     checkSize(size);
-    if (typeof mediaType !== 'string') throw new InvalidArgumentError('createMote: mediaType must be a string');
+    checkMediaType('createMote', mediaType);
     const info: MoteInfo = { digest, size, mediaType: mediaType || DEFAULT_MEDIA_TYPE };
     this.#announced.announce(info);
     return { ...info };

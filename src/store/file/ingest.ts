@@ -5,7 +5,7 @@ import { Verifier, parseDigest, verifyBytes, type DigestAlgorithm } from '../../
 import { SizeMismatchError } from '../../errors.js';
 import { asStoreError } from './errors.js';
 import type { MoteInfo, PutExpectation } from '../types.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize } from './check.js';
 import type { StoreContext } from './context.js';
 import { fsyncDirSync, unlinkBestEffort } from '../../internal/fs.js';
 import { publishSync } from './publish.js';
@@ -241,6 +241,9 @@ export function ingestSpec(expected: PutExpectation, algorithm: DigestAlgorithm)
     checkSize(expected.size);
     spec.size = expected.size;
   }
-  if (expected.mediaType !== undefined) spec.mediaType = expected.mediaType;
+  if (expected.mediaType !== undefined) {
+    checkMediaType('put', expected.mediaType);
+    if (expected.mediaType !== '') spec.mediaType = expected.mediaType;
+  }
   return spec;
 }

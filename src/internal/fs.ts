@@ -141,3 +141,45 @@ export function writeFileNoClobberSync(file: string, content: string, options: {
     unlinkBestEffort(temp);
   }
 }
+
+/**
+ * Puts a file renamed away by mistake back at `to`: by link(), so never over a file created there meanwhile
+ * (EEXIST: a newer one is in place already); by rename where there are no hard links and `to` is still free.
+ * Best effort: a file that cannot be put back is lost, and its owner notices (content or inode checks).
+ */
+export function putBack(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch (err) {
+    if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS') && !fs.existsSync(to)) {
+      try {
+        fs.renameSync(from, to);
+      } catch {
+        /* lost: its owner notices and starts over */
+      }
+    }
+  }
+}
+
+/**
+ * `mkdir -p`, bounded: each missing ancestor is created once, then `dir` once more. Node's own recursive mkdir
+ * loops forever where mkdir() answers ENOENT although the parent exists (procfs: `mkdir /proc/self/x`); here that
+ * second ENOENT is thrown, as a filesystem that cannot hold the directory.
+ */
+export function mkdirpSync(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+    return;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (!isErrno(err, 'ENOENT') || parent === dir) throw err;
+    mkdirpSync(parent);
+  }
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') && fs.statSync(dir).isDirectory()) return; // created meanwhile by someone else
+    throw err;
+  }
+}

@@ -58,7 +58,7 @@ export class NilCache implements MoteCache {
   }
   async *list(): AsyncIterable<MoteInfo> {}
   async stats(): Promise<StoreStats> {
-    return { count: 0, bytes: 0 };
+    return { count: 0, bytes: 0, partialBytes: 0 };
   }
   async verify(): Promise<VerifyResult> {
     return { checked: 0, bytes: 0, corrupt: [], sweptTemporaries: 0 };

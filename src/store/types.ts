@@ -51,7 +51,7 @@ export interface PutExpectation {
   digest?: string;
   /** Verify the content has this many bytes. */
   size?: number;
-  /** Stored with the mote; default `application/octet-stream`. */
+  /** Stored with the mote; default `application/octet-stream`. Printable ASCII, at most 255 characters. */
   mediaType?: string;
 }
 
@@ -74,8 +74,13 @@ export interface VerifyOptions {
 
 export interface StoreStats {
   count: number;
-  /** Bytes on disk, each inode counted once. */
+  /** Bytes of the motes on disk, each inode counted once. */
   bytes: number;
+  /**
+   * Bytes of partial pull-through downloads on disk (not motes: never served, not in `bytes`). Those no live
+   * download holds are removed by `prune` and `verify`.
+   */
+  partialBytes: number;
 }
 
 /** When reads re-hash the content. */

@@ -211,6 +211,27 @@ describe('mote get -o', () => {
   });
 });
 
+describe('mote put --media-type', () => {
+  it('refuses a media type with a newline, or too long, as a usage error, and stores nothing', () => {
+    for (const mediaType of ['application/json\nx', 'a/' + 'b'.repeat(300)]) {
+      const r = m(['--json', 'put', '-', '--media-type', mediaType], { input: 'data' });
+      expect(r.code, r.stderr).toBe(ExitCode.Usage);
+      expect(parseJson<{ error: { code: string } }>(r.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    }
+    expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 0 });
+  });
+});
+
+describe('a cache directory that cannot hold a cache', () => {
+  it('mote --cache /proc/self fails fast with a usage error instead of spinning', () => {
+    for (const args of [['du'], ['ls'], ['put', '-'], ['verify']]) {
+      const r = mote(['--cache', '/proc/self', '--json', ...args], { input: 'x' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(ExitCode.Usage);
+      expect(parseJson<{ error: { code: string } }>(r.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    }
+  });
+});
+
 describe('mote ls / info / du', () => {
   it('ls lists every mote; --json gives an array of MoteInfo', () => {
     expect(parseJson<unknown[]>(m(['--json', 'ls']).out)).toEqual([]);
@@ -250,12 +271,12 @@ describe('mote ls / info / du', () => {
   });
 
   it('du counts motes and bytes', () => {
-    expect(parseJson(m(['--json', 'du']).out)).toEqual({ count: 0, bytes: 0, cache });
+    expect(parseJson(m(['--json', 'du']).out)).toEqual({ count: 0, bytes: 0, partialBytes: 0, cache });
     m(['put', fileWith(randomBytes(1000))]);
     m(['put', fileWith(randomBytes(3000))]);
     const du = m(['--json', 'du']);
     expect(du.code).toBe(0);
-    expect(parseJson(du.out)).toEqual({ count: 2, bytes: 4000, cache });
+    expect(parseJson(du.out)).toEqual({ count: 2, bytes: 4000, partialBytes: 0, cache });
     expect(m(['du']).out).toBe(`2 motes, 3.9 KiB (4000 bytes) in ${cache}\n`);
   });
 });

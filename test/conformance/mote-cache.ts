@@ -129,7 +129,7 @@ export function moteCacheConformance(name: string, make: (scratch: string) => Pr
         const listed: unknown[] = [];
         for await (const m of h.cache.list()) listed.push(m);
         expect(listed).toEqual([]);
-        expect(await h.cache.stats()).toEqual({ count: 0, bytes: 0 });
+        expect(await h.cache.stats()).toEqual({ count: 0, bytes: 0, partialBytes: 0 });
         expect(await h.cache.verify()).toEqual({ checked: 0, bytes: 0, corrupt: [], sweptTemporaries: 0 });
       });
       return;
@@ -145,7 +145,7 @@ export function moteCacheConformance(name: string, make: (scratch: string) => Pr
         { digest: da, size: 1500, mediaType: 'application/vnd.test.a' },
         { digest: db, size: 2500, mediaType: 'application/vnd.test+bytes' },
       ]);
-      expect(await h.cache.stats()).toEqual({ count: 2, bytes: 4000 });
+      expect(await h.cache.stats()).toEqual({ count: 2, bytes: 4000, partialBytes: 0 });
       const verified = await h.cache.verify();
       expect(verified).toMatchObject({ checked: 2, bytes: 4000, corrupt: [] });
     });

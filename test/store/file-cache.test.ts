@@ -5,6 +5,7 @@
 // injected by wrapping node:fs functions for the duration of one test: named as such below.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommitMode, FileMoteCache, InvalidArgumentError, InvalidDigestError, MoteNotFoundError, PullThroughCache, digestOf, type FileMoteCacheOptions } from '../../src/index.js';
@@ -134,6 +135,53 @@ describe('commitMote edge cases', () => {
       expect((await c.get(info.digest)).toString()).toBe('already here');
     });
   }
+});
+
+describe('media types', () => {
+  const BAD: Array<[string, unknown]> = [
+    ['a newline', 'application/json\nx-injected: 1'],
+    ['a CR LF', 'text/plain\r\n'],
+    ['a NUL', 'a/b\0'],
+    ['a tab', 'a/\tb'],
+    ['non-ASCII', 'application/vnd.é'],
+    ['1 MB', 'a/' + 'b'.repeat(1 << 20)],
+    ['256 characters', 'a/' + 'b'.repeat(254)],
+    ['not a string', 42],
+  ];
+  for (const [what, mediaType] of BAD) {
+    it(`${what}: createMote, put (both paths) and commitMote reject it with InvalidArgumentError and write nothing`, async () => {
+      const c = open();
+      const data = Buffer.from('media type test');
+      const d = digestOf(data);
+      const file = path.join(scratch.dir, 'src');
+      fs.writeFileSync(file, data);
+      const mt = mediaType as string;
+      for (const call of [
+        () => c.createMote(d, mt, data.length),
+        () => c.put(data, { mediaType: mt }),
+        () => c.put(Readable.from([data]), { mediaType: mt }),
+        () => c.commitMote(file, { digest: d, size: data.length, mediaType: mt }, CommitMode.Copy),
+        () => c.commitMote(file, { digest: d, size: data.length, mediaType: mt }, CommitMode.Move),
+      ]) {
+        await expect(call()).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+      expect(fs.existsSync(root)).toBe(false); // rejected before the store touched the disk
+      expect(fs.readFileSync(file).equals(data)).toBe(true);
+    });
+  }
+
+  it('what users store is kept: OCI types, parameters, short private names, 255 characters; empty means the default', async () => {
+    const c = open();
+    const kept = ['application/vnd.oci.image.layer.v1.tar+gzip', 'text/plain; charset=utf-8', 'x', 'a/' + 'b'.repeat(253)];
+    for (const mediaType of kept) {
+      const data = randomData(100);
+      expect((await c.put(data, { mediaType })).mediaType).toBe(mediaType);
+      expect((await c.find(digestOf(data)))?.mediaType).toBe(mediaType);
+    }
+    const data = randomData(100);
+    expect((await c.put(data, { mediaType: '' })).mediaType).toBe('application/octet-stream');
+    expect((await c.createMote(digestOf(data), '', 100)).mediaType).toBe('application/octet-stream');
+  });
 });
 
 describe('moteWriter needs createMote', () => {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,6 +53,37 @@ function assertBlobsClean(root: string): string[] {
   }
   return digests;
 }
+
+describe('a root that cannot hold a cache', () => {
+  // Run in a child (the built package) with a time limit: the bug was a synchronous endless loop (Node's recursive
+  // mkdir where mkdir() answers ENOENT under an existing parent), which would hang this test worker for good.
+  const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+  const tryRoot = (root: string): { status: number | null; out: string; ms: number } => {
+    const script = `import(${JSON.stringify(DIST)}).then(async ({ FileMoteCache, digestOf }) => {
+      const c = new FileMoteCache(${JSON.stringify(root)});
+      const out = [];
+      for (const op of [() => c.initialize(), () => c.get(digestOf('x')), () => c.put(Buffer.from('x')), () => c.stats()]) {
+        out.push(await op().then(() => 'ok', (e) => e.name + ' ' + e.code + ' ' + e.category));
+      }
+      console.log(JSON.stringify(out));
+    })`;
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    return { status: r.status, out: r.stdout.trim(), ms: Date.now() - started };
+  };
+
+  for (const [what, root] of [
+    ['procfs (/proc/self)', '/proc/self'],
+    ['procfs (/proc/self/fd)', '/proc/self/fd'],
+    ['a path through a regular file', '/dev/null/cache'],
+  ] as const) {
+    it(`${what}: every operation fails fast with InvalidArgumentError`, () => {
+      const r = tryRoot(root);
+      expect(r.status, `${r.out} (after ${r.ms} ms)`).toBe(0);
+      expect(JSON.parse(r.out)).toEqual(Array(4).fill('InvalidArgumentError ERR_MOTE_INVALID_ARGUMENT invalid'));
+    });
+  }
+});
 
 describe('a fresh FileMoteCache root', () => {
   it('is not touched by the constructor, and is created by initialize()', async () => {

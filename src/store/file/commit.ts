@@ -11,7 +11,7 @@ import { isErrno } from '../../internal/errno.js';
 import { fsyncPathSync, lstatQuietSync, unlinkBestEffort, unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 import { CommitMode, type MoteInfo } from '../types.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize } from './check.js';
 import type { StoreContext } from './context.js';
 import { asStoreError } from './errors.js';
 import { publishSync } from './publish.js';
@@ -20,6 +20,7 @@ import { publishSync } from './publish.js';
 export function checkCommitArguments(mote: MoteInfo, mode: CommitMode): void {
   parseDigest(mote?.digest);
   checkSize(mote.size);
+  if (mote.mediaType !== undefined) checkMediaType('commitMote', mote.mediaType);
   if (mode !== CommitMode.Copy && mode !== CommitMode.Move) {
     throw new InvalidArgumentError(`commitMote: mode must be 'copy' or 'move', got ${String(mode)}`);
   }
@@ -38,12 +39,17 @@ export async function commitMote(ctx: StoreContext, sourcePath: string, mote: Mo
     throw asStoreError(err, root);
   }
   const existing = lstatQuietSync(blobPath);
-  if (existing && existing.ino === source.ino && existing.dev === source.dev) {
-    // The caller handed us the blob itself (e.g. `moteRef(d)`): there is nothing to add, and nothing to remove.
+  // The caller handed us the blob path itself (e.g. `moteRef(d)`).
+  const sourceIsBlob = existing !== undefined && existing.ino === source.ino && existing.dev === source.dev;
+  // Stored already: a regular file of the right size. Anything else there (a symlink, a directory, a file of
+  // another size) is not the mote, and the verified copy below replaces it.
+  const stored = existing !== undefined && existing.isFile() && (mote.size < 0 || existing.size === mote.size);
+  if (sourceIsBlob && stored) {
+    // Nothing to add, and nothing to remove.
     ctx.recordWrite(mote.digest, mediaType);
     return;
   }
-  if (existing) {
+  if (stored) {
     // Already here: nothing to publish. Still check the source, so a wrong file is reported, not swallowed.
     await verifyFile(sourcePath, expected);
     ctx.recordWrite(mote.digest, mediaType); // first: a concurrent prune then sees the mote as just used
@@ -70,7 +76,7 @@ export async function commitMote(ctx: StoreContext, sourcePath: string, mote: Mo
     await verifyFile(temp, expected);
     fs.chmodSync(temp, 0o444);
     if (ctx.durable) fsyncPathSync(temp);
-    publishSync(ctx, temp, mote.digest);
+    publishSync(ctx, temp, mote.digest, fs.statSync(temp).size);
   } catch (err) {
     if (movedIn) {
       try {
@@ -83,6 +89,7 @@ export async function commitMote(ctx: StoreContext, sourcePath: string, mote: Mo
     }
     throw asStoreError(err, root);
   }
-  if (mode === CommitMode.Move && !movedIn) unlinkQuiet(sourcePath);
+  // (A source that was the blob path itself, holding no regular file, has just been replaced: not ours to remove.)
+  if (mode === CommitMode.Move && !movedIn && !sourceIsBlob) unlinkQuiet(sourcePath);
   ctx.recordWrite(mote.digest, mediaType);
 }

@@ -7,8 +7,9 @@
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ALGORITHMS, isAlgorithm, parseDigest, type DigestAlgorithm } from '../../digest/index.js';
+import { parseDigest, type DigestAlgorithm } from '../../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
+import { isErrno } from '../../internal/errno.js';
 import { unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 import type {
@@ -26,7 +27,7 @@ import type {
 } from '../types.js';
 import type { MoteProvider } from '../roles.js';
 import { Announcements } from './announcements.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize, resolveSettings, type FileStoreSettings } from './check.js';
 import { checkCommitArguments, commitMote } from './commit.js';
 import { StoreContext, registerStore } from './context.js';
 import { asStoreError } from './errors.js';
@@ -36,19 +37,11 @@ import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
 import { readWholeSync } from './read-whole.js';
-import { MoteReadStream, createReaderAt, evictCorrupt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
+import { MoteReadStream, createReaderAt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
+import { clearBlobPath, evictQuietly } from './blob-file.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
 import { verifyStore } from './verify.js';
-import { listMotes, uniqueBytes, walkBlobs } from './walk.js';
-
-/** The settings of a file store (see `FileMoteCacheOptions` for their meaning and defaults). */
-export interface FileStoreSettings {
-  algorithm?: DigestAlgorithm | undefined;
-  linkOnRead?: boolean | undefined;
-  durable?: boolean | undefined;
-  verifyOnRead?: VerifyOnRead | undefined;
-  staleAfterMs?: number | undefined;
-}
+import { listMotes, partialBytes, uniqueBytes, walkBlobs } from './walk.js';
 
 /** `put` of a buffer up to this size is written synchronously; larger ones are streamed. */
 const SYNC_WRITE_LIMIT = 8 << 20;
@@ -70,20 +63,12 @@ export class FileStore {
 
   /** `sweepers` also run whenever temporaries are swept (first use, `initialize`, `verify`). */
   constructor(root: string, settings: FileStoreSettings = {}, sweepers: readonly Sweeper[] = []) {
-    if (typeof root !== 'string' || root === '') throw new InvalidArgumentError('FileMoteCache: root must be a non-empty path');
-    const algorithm = settings.algorithm ?? 'sha256';
-    if (!isAlgorithm(algorithm)) {
-      throw new InvalidArgumentError(`FileMoteCache: algorithm must be one of ${Object.keys(ALGORITHMS).join(', ')}, got ${String(algorithm)}`);
-    }
-    this.algorithm = algorithm;
-    this.linkOnRead = settings.linkOnRead ?? true;
-    this.durable = settings.durable ?? true;
-    this.verifyOnRead = settings.verifyOnRead ?? 'never';
-    if (this.verifyOnRead !== 'never' && this.verifyOnRead !== 'always') {
-      throw new InvalidArgumentError(`FileMoteCache: verifyOnRead must be 'never' or 'always', got ${String(this.verifyOnRead)}`);
-    }
-    this.staleAfterMs = settings.staleAfterMs ?? 3_600_000;
-    if (!(this.staleAfterMs >= 0)) throw new InvalidArgumentError('FileMoteCache: staleAfterMs must be >= 0');
+    const resolved = resolveSettings(root, settings);
+    this.algorithm = resolved.algorithm;
+    this.linkOnRead = resolved.linkOnRead;
+    this.durable = resolved.durable;
+    this.verifyOnRead = resolved.verifyOnRead;
+    this.staleAfterMs = resolved.staleAfterMs;
     this.#paths = new StorePaths(root);
     this.root = this.#paths.root;
     this.#sweepers = sweepers;
@@ -116,8 +101,9 @@ export class FileStore {
     return this.#ctx;
   }
 
-  #sweep(): number {
-    return sweepTemporaries(this.#paths, this.staleAfterMs, this.#sweepers);
+  /** `reclaim`: see {@link Sweeper} (temporaries in `.mote/tmp/` go by age either way: their owner is a pid). */
+  #sweep(reclaim = false): number {
+    return sweepTemporaries(this.#paths, this.staleAfterMs, this.#sweepers, reclaim);
   }
 
   async initialize(): Promise<void> {
@@ -146,15 +132,16 @@ export class FileStore {
   async moteExists(digest: string): Promise<boolean> {
     const path = this.#paths.blobPath(digest);
     this.#context();
-    // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original.
-    return fs.statSync(path, { throwIfNoEntry: false }) !== undefined;
+    // Only "no such file" means absent; EACCES and friends are errors, not "present" as in the original. Only a
+    // regular file is a mote: a symlink or a directory at the blob path is not (never followed: lstat).
+    return fs.lstatSync(path, { throwIfNoEntry: false })?.isFile() === true;
   }
 
   async find(digest: string): Promise<MoteInfo | undefined> {
     const path = this.#paths.blobPath(digest);
     const ctx = this.#context();
-    const st = fs.statSync(path, { throwIfNoEntry: false });
-    if (!st) return undefined;
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined;
     let mediaType = DEFAULT_MEDIA_TYPE;
     try {
       mediaType = ctx.index.get(digest)?.mediaType ?? DEFAULT_MEDIA_TYPE;
@@ -176,7 +163,7 @@ export class FileStore {
 
   async moteReader(digest: string): Promise<Readable> {
     const { ctx, mote } = this.#open(digest);
-    const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictCorrupt(ctx, digest, mote.ino) } : undefined;
+    const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictQuietly(ctx, digest, mote.ino) } : undefined;
     return new MoteReadStream(mote, verify);
   }
 
@@ -188,7 +175,7 @@ export class FileStore {
         await verifyOpenMote(mote);
       } catch (err) {
         releaseMote(mote);
-        if (err instanceof DigestMismatchError) evictCorrupt(ctx, digest, mote.ino);
+        if (err instanceof DigestMismatchError) evictQuietly(ctx, digest, mote.ino);
         throw err;
       }
     }
@@ -211,7 +198,7 @@ export class FileStore {
   async createMote(digest: string, mediaType: string, size: number): Promise<MoteInfo> {
     parseDigest(digest);
     checkSize(size);
-    if (typeof mediaType !== 'string') throw new InvalidArgumentError('createMote: mediaType must be a string');
+    checkMediaType('createMote', mediaType);
     const info: MoteInfo = { digest, size, mediaType: mediaType || DEFAULT_MEDIA_TYPE };
     this.#announced.announce(info);
     return { ...info };
@@ -262,13 +249,22 @@ export class FileStore {
   async removeMote(digest: string): Promise<void> {
     const path = this.#paths.blobPath(digest);
     const ctx = this.#context();
-    unlinkQuiet(path);
+    try {
+      unlinkQuiet(path);
+    } catch (err) {
+      // A directory at the blob path (never a mote, but still in the way of one).
+      if (!isErrno(err, 'EISDIR', 'EPERM') || !fs.lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) throw err;
+      clearBlobPath(ctx, path);
+    }
     // Announcements (createMote) are left alone: another caller may be about to write this digest.
     ctx.forget(digest);
   }
 
+  /** Also removes abandoned partial downloads (not store bytes, see `stats`), whatever their age. */
   async prune(maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
-    return prune(this.#context(), maxSize, options);
+    const ctx = this.#context();
+    this.#sweep(true);
+    return prune(ctx, maxSize, options);
   }
 
   /** Every mote in this store (never a source it reads through), in no particular order. */
@@ -276,14 +272,15 @@ export class FileStore {
     return listMotes(this.#context());
   }
 
-  /** Number of motes and bytes on disk (each inode once). */
+  /** Number of motes and bytes on disk (each inode once), and the bytes of partial downloads, apart. */
   async stats(): Promise<StoreStats> {
-    return uniqueBytes(walkBlobs(this.#context().paths));
+    const { paths } = this.#context();
+    return { ...uniqueBytes(walkBlobs(paths)), partialBytes: partialBytes(paths) };
   }
 
-  /** Re-hashes every mote, evicts corrupt ones and sweeps stale temporaries. */
+  /** Re-hashes every mote, evicts corrupt ones, sweeps stale temporaries and abandoned partial downloads. */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-    return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep() });
+    return verifyStore(this.#context(), { ...options, sweep: () => this.#sweep(true) });
   }
 
   /**

@@ -5,7 +5,7 @@ import { Verifier, parseDigest, verifyBytes, type DigestAlgorithm } from '../../
 import { SizeMismatchError } from '../../errors.js';
 import { asStoreError } from './errors.js';
 import type { MoteInfo, PutExpectation } from '../types.js';
-import { checkSize } from './check.js';
+import { checkMediaType, checkSize } from './check.js';
 import type { StoreContext } from './context.js';
 import { fsyncDirSync, unlinkBestEffort } from '../../internal/fs.js';
 import { publishSync } from './publish.js';
@@ -31,11 +31,17 @@ export function ingestBytesSync(ctx: StoreContext, data: Uint8Array, spec: Inges
   const mediaType = spec.mediaType ?? DEFAULT_MEDIA_TYPE;
   const info: MoteInfo = { digest, size: data.byteLength, mediaType };
   const blobPath = ctx.paths.blobPath(digest);
-  if (fs.existsSync(blobPath)) {
+  // Already stored: a regular file of the right size (an lstat, no hash). Anything else there (a symlink, a
+  // directory, a truncated file) is not the mote: it is written, and publishSync replaces what is there.
+  const stored = (): boolean => {
+    const st = fs.lstatSync(blobPath, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && st.size === data.byteLength;
+  };
+  if (stored()) {
     // Record the use first, then look again: a prune that started earlier now leaves the mote alone, and one
     // that removed it in between is caught by the second look (then we write it after all).
     ctx.recordWrite(digest, mediaType);
-    if (fs.existsSync(blobPath)) {
+    if (stored()) {
       if (ctx.durable) fsyncDirSync(path.dirname(blobPath)); // the winner may not have synced it yet
       return info;
     }
@@ -50,7 +56,7 @@ export function ingestBytesSync(ctx: StoreContext, data: Uint8Array, spec: Inges
     } finally {
       fs.closeSync(fd);
     }
-    publishSync(ctx, temp, digest);
+    publishSync(ctx, temp, digest, data.byteLength);
   } catch (err) {
     unlinkBestEffort(temp);
     throw asStoreError(err, ctx.paths.root);
@@ -183,7 +189,7 @@ export class IngestStream extends Writable {
     // The bytes hashed are the bytes written: belt and braces against a short or foreign write.
     const onDisk = fs.statSync(this.#temp).size;
     if (onDisk !== this.#written) throw new SizeMismatchError(digest, this.#written, onDisk);
-    publishSync(this.#ctx, this.#temp, digest);
+    publishSync(this.#ctx, this.#temp, digest, this.#written);
     const mediaType = this.#spec.mediaType ?? DEFAULT_MEDIA_TYPE;
     this.#ctx.recordWrite(digest, mediaType);
     this.#info = { digest, size: this.#written, mediaType };
@@ -235,6 +241,9 @@ export function ingestSpec(expected: PutExpectation, algorithm: DigestAlgorithm)
     checkSize(expected.size);
     spec.size = expected.size;
   }
-  if (expected.mediaType !== undefined) spec.mediaType = expected.mediaType;
+  if (expected.mediaType !== undefined) {
+    checkMediaType('put', expected.mediaType);
+    if (expected.mediaType !== '') spec.mediaType = expected.mediaType;
+  }
   return spec;
 }

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../../digest/index.js';
-import { fsyncDirSync, writeFileNoClobberSync } from '../../internal/fs.js';
+import { fsyncDirSync, mkdirpSync, writeFileNoClobberSync } from '../../internal/fs.js';
+import { isErrno } from '../../internal/errno.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, emptyLayoutIndex } from '../../oci/image-layout.js';
 
 /**
@@ -73,9 +75,16 @@ export class StorePaths {
    * the root). Their temporaries live in `.mote/tmp/` like every other, so a crash here leaves nothing in the root.
    */
   ensure(durable: boolean): void {
-    fs.mkdirSync(this.tmpDir, { recursive: true });
-    for (const algorithm of Object.keys(ALGORITHMS) as DigestAlgorithm[]) {
-      fs.mkdirSync(this.algorithmDir(algorithm), { recursive: true });
+    try {
+      mkdirpSync(this.tmpDir);
+      for (const algorithm of Object.keys(ALGORITHMS) as DigestAlgorithm[]) mkdirpSync(this.algorithmDir(algorithm));
+    } catch (err) {
+      // ENOENT with every parent present (procfs, sysfs: a directory that is not a normal filesystem), ENOTDIR (a
+      // file on the way): no retry can help, the root is the caller's mistake. EACCES, EROFS... stay as they are.
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) {
+        throw new InvalidArgumentError(`${this.root} cannot hold a cache (${(err as Error).message})`);
+      }
+      throw err;
     }
     const writeIfMissing = (file: string, content: string, durable: boolean): boolean =>
       writeFileNoClobberSync(file, content, { durable, temp: this.tempPath('layout'), mode: 0o644 });

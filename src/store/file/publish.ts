@@ -2,24 +2,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StoreContext } from './context.js';
 import { fsyncDirSync, unlinkQuiet } from '../../internal/fs.js';
+import { clearBlobPath } from './blob-file.js';
 
 /**
- * Publishes a verified, already fsynced (when durable) temporary at the blob path of `digest`.
+ * Publishes a verified, already fsynced (when durable) temporary of `size` bytes at the blob path of `digest`.
  *
  * The order matters: data fsync (by the caller) -> rename -> directory fsync. rename() is atomic, so the blob
- * path shows either nothing or the whole verified file, even if the process is killed in between. If the blob
- * exists already (another writer won the race) the temporary is dropped: the content is identical by
- * construction, so there is nothing to replace. The loser of a check-then-rename race replaces the winner's file
- * with identical verified bytes, which no reader can tell apart (open readers keep their own inode).
+ * path shows either nothing or the whole verified file, even if the process is killed in between.
+ *
+ * If a regular file of the same size is there already (another writer won the race) the temporary is dropped: the
+ * content is identical by construction, and keeping that inode keeps it shared with the layouts that hard-link it
+ * (a pull's `'link'` placement). Anything else at the blob path is replaced by our verified bytes: a symlink, a
+ * FIFO or a file of another size by the rename itself (atomic), a directory (which rename cannot replace) after
+ * moving it aside. The temporary is verified already, so replacing costs a rename, not a hash. (Same-size bit rot
+ * is left to `verify` and `verifyOnRead`: finding it here would mean re-hashing the existing blob on every dedup.)
+ * The loser of a check-then-rename race replaces the winner's file with identical verified bytes, which no reader
+ * can tell apart (open readers keep their own inode).
  */
-export function publishSync(ctx: StoreContext, temp: string, digest: string): 'published' | 'existed' {
+export function publishSync(ctx: StoreContext, temp: string, digest: string, size: number): 'published' | 'existed' {
   const final = ctx.paths.blobPath(digest);
-  if (fs.existsSync(final)) {
+  const existing = fs.lstatSync(final, { throwIfNoEntry: false });
+  if (existing?.isFile() && existing.size === size) {
     unlinkQuiet(temp);
     // The winner may have renamed but not yet synced the directory: make "durable" true for us too.
     if (ctx.durable) fsyncDirSync(path.dirname(final));
     return 'existed';
   }
+  if (existing?.isDirectory()) clearBlobPath(ctx, final);
   fs.renameSync(temp, final);
   if (ctx.durable) fsyncDirSync(path.dirname(final));
   return 'published';

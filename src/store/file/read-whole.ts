@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { verifyBytes } from '../../digest/verifier.js';
-import { isErrno } from '../../internal/errno.js';
 import type { StoreContext } from './context.js';
-import { evictCorrupt } from './reader.js';
+import { evictQuietly, openBlobSync } from './blob-file.js';
 
 /** `get` reads motes up to this size synchronously in one go; larger ones are streamed. */
 export const SYNC_READ_LIMIT = 8 << 20;
@@ -13,16 +12,13 @@ export const SYNC_READ_LIMIT = 8 << 20;
  * alive and nothing else runs meanwhile. With `verify`, a corrupt mote is evicted and `DigestMismatchError` thrown.
  */
 export function readWholeSync(ctx: StoreContext, digest: string, verify: boolean): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(ctx.paths.blobPath(digest), 'r');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
+  const opened = openBlobSync(ctx.paths.blobPath(digest));
+  if (opened.kind === 'foreign') evictQuietly(ctx, digest, opened.ino); // a symlink, a directory: never read
+  if (opened.kind !== 'file') return undefined;
+  const { fd, st } = opened;
   let data: Buffer;
   try {
-    const size = fs.fstatSync(fd).size;
+    const size = st.size;
     if (size > SYNC_READ_LIMIT) return undefined;
     data = Buffer.allocUnsafe(size);
     let off = 0;
@@ -36,7 +32,7 @@ export function readWholeSync(ctx: StoreContext, digest: string, verify: boolean
       try {
         verifyBytes(data, { digest });
       } catch (err) {
-        evictCorrupt(ctx, digest, fs.fstatSync(fd).ino);
+        evictQuietly(ctx, digest, st.ino);
         throw err;
       }
     }

@@ -6,7 +6,8 @@ import { ErrorCategory, MoteError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
 import type { MoteReaderAt } from '../types.js';
 import { openReaders, type StoreContext } from './context.js';
-import { unlinkBestEffort, unlinkQuiet } from '../../internal/fs.js';
+import { unlinkBestEffort } from '../../internal/fs.js';
+import { evictQuietly, openBlobSync, type OpenedBlob } from './blob-file.js';
 
 /** An open mote: a file descriptor on the blob's inode, plus the private read link if one was made. */
 export interface OpenMote {
@@ -25,6 +26,9 @@ export interface OpenMote {
  * removing or pruning the blob mid-read then neither breaks the read nor frees the inode under it, and the link
  * count tells prune (in any process) that somebody is reading. The link is removed when the reader closes, and
  * also when opening fails halfway (the original leaked it).
+ *
+ * Only a regular file is a mote (see blob-file.ts): a symlink is never followed (link() links the symlink itself,
+ * and the open refuses it), and anything else found at the blob path is evicted and reported as a miss.
  */
 export function openMoteSync(ctx: StoreContext, digest: string, linkOnRead: boolean): OpenMote | undefined {
   const blobPath = ctx.paths.blobPath(digest);
@@ -38,24 +42,27 @@ export function openMoteSync(ctx: StoreContext, digest: string, linkOnRead: bool
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
       // The blob cannot take another link (EMLINK: tens of thousands of readers at once; EPERM/ENOTSUP: a
-      // filesystem without hard links). Read the blob directly: this process's open-reader registry still keeps
-      // its own prune away, and an open descriptor survives removal anyway.
-      if (!isErrno(err, 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV')) throw err;
+      // filesystem without hard links, or a directory at the blob path), or the cache cannot be written to
+      // (EROFS: mounted read-only; EACCES: a shared cache we may only read). Read the blob directly: this
+      // process's open-reader registry still keeps its own prune away, and an open descriptor survives removal.
+      if (!isErrno(err, 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EROFS', 'EACCES')) throw err;
       linkPath = undefined;
     }
   }
-  let fd = -1;
+  let opened: OpenedBlob;
   try {
-    fd = fs.openSync(target, 'r');
-    const st = fs.fstatSync(fd);
-    openReaders.acquire(blobPath);
-    return { digest, blobPath, fd, size: st.size, ino: st.ino, linkPath };
+    opened = openBlobSync(target);
   } catch (err) {
-    if (fd >= 0) fs.closeSync(fd);
     if (linkPath) unlinkBestEffort(linkPath);
-    if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   }
+  if (opened.kind !== 'file') {
+    if (linkPath) unlinkBestEffort(linkPath);
+    if (opened.kind === 'foreign') evictQuietly(ctx, digest, opened.ino);
+    return undefined;
+  }
+  openReaders.acquire(blobPath);
+  return { digest, blobPath, fd: opened.fd, size: opened.st.size, ino: opened.st.ino, linkPath };
 }
 
 /** Closes the descriptor and removes the read link. Safe to call once per OpenMote. */
@@ -67,20 +74,6 @@ export function releaseMote(mote: OpenMote): void {
   }
   if (mote.linkPath) unlinkBestEffort(mote.linkPath);
   openReaders.release(mote.blobPath);
-}
-
-/**
- * Removes a mote found corrupt, but only if the blob path still holds the inode that was checked: a writer may
- * have replaced it with a good copy in the meantime, and that one must stay.
- */
-export function evictCorrupt(ctx: StoreContext, digest: string, ino: number): void {
-  const blobPath = ctx.paths.blobPath(digest);
-  try {
-    if (fs.lstatSync(blobPath).ino === ino) unlinkQuiet(blobPath);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-  }
-  ctx.forget(digest);
 }
 
 const READ_CHUNK = 1 << 20;

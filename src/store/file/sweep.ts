@@ -3,8 +3,12 @@ import path from 'node:path';
 import { pidAlive } from '../../internal/process.js';
 import type { StorePaths } from './paths.js';
 
-/** Removes abandoned state of its own under a store root (e.g. the pull-through's partials); returns the count. */
-export type Sweeper = (paths: StorePaths, staleAfterMs: number) => number;
+/**
+ * Removes abandoned state of its own under a store root (the pull-through's partial downloads and locks); returns
+ * the count. `reclaim` (prune, verify: asked to give space back) removes what no live owner holds whatever its age;
+ * otherwise (first use, initialize) only what was left longer than `staleAfterMs` ago, so a later run can resume it.
+ */
+export type Sweeper = (paths: StorePaths, staleAfterMs: number, reclaim: boolean) => number;
 
 /**
  * Removes temporaries older than `staleAfterMs` (after running `others`, which sweep state that is not in
@@ -15,9 +19,9 @@ export type Sweeper = (paths: StorePaths, staleAfterMs: number) => number;
  * than `staleAfterMs`. (Across pid namespaces a reused pid can only delay a sweep, never cause a wrong one.)
  * Returns how many files were removed.
  */
-export function sweepTemporaries(paths: StorePaths, staleAfterMs: number, others: readonly Sweeper[] = []): number {
+export function sweepTemporaries(paths: StorePaths, staleAfterMs: number, others: readonly Sweeper[] = [], reclaim = false): number {
   let swept = 0;
-  for (const sweep of others) swept += sweep(paths, staleAfterMs);
+  for (const sweep of others) swept += sweep(paths, staleAfterMs, reclaim);
   let names: string[];
   try {
     names = fs.readdirSync(paths.tmpDir);

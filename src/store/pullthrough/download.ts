@@ -5,13 +5,14 @@
 import fs from 'node:fs';
 import { createDigester, parseDigest } from '../../digest/index.js';
 import { Verifier } from '../../digest/verifier.js';
-import { DigestMismatchError, FetchFailedError, MoteNotFoundError, SizeMismatchError } from '../../errors.js';
+import { DigestMismatchError, FetchFailedError, MoteNotFoundError, NoSpaceError, SizeMismatchError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
 import { unlinkBestEffort } from '../../internal/fs.js';
 import { isRangeReadable, type MoteProvider } from '../roles.js';
 import type { StoreContext } from '../file/context.js';
 import { asStoreError } from '../file/errors.js';
 import { publishSync } from '../file/publish.js';
+import { isPublished } from '../file/blob-file.js';
 import { drain, type DownloadState } from './drain.js';
 import { LocalError, LockLostError, ShortStreamError, asAbort, isAbort, isFinal, localSync } from './failures.js';
 import type { FetchLock } from './lock.js';
@@ -35,7 +36,7 @@ export async function download(
 ): Promise<string | undefined> {
   const { paths } = ctx;
   // Somebody may have published it between our look and our lock.
-  if (fs.existsSync(paths.blobPath(digest))) return undefined;
+  if (isPublished(paths.blobPath(digest))) return undefined;
   const info = await describe(source, digest, hint);
   lock.throwIfLost();
   const { algorithm } = parseDigest(digest);
@@ -47,6 +48,7 @@ export async function download(
   const st: DownloadState = { offset: 0, verifier: new Verifier(expected) };
   let part: PartialFile;
   let fdOpen = false;
+  let sourceFailed = false; // the failure is the source's (its NoSpaceError says nothing about our disk)
   const closeFd = (): void => {
     if (fdOpen) {
       fdOpen = false;
@@ -121,6 +123,7 @@ export async function download(
               closeFd();
               removeOwnPartial(paths, digest, part);
             }
+            sourceFailed = true;
             throw err;
           }
           if (st.offset > highWater) {
@@ -168,14 +171,22 @@ export async function download(
     const temp = claimOwnPartial(paths, digest, part);
     if (!temp) throw new LockLostError('partial taken away');
     try {
-      publishSync(ctx, temp, digest);
+      publishSync(ctx, temp, digest, st.offset);
     } catch (err) {
       unlinkBestEffort(temp);
       throw asStoreError(err, paths.root);
     }
     return info.mediaType;
   } catch (err) {
-    throw err instanceof LocalError ? err.inner : err;
+    const failure = err instanceof LocalError ? err.inner : err;
+    if (failure instanceof NoSpaceError && !sourceFailed && fdOpen) {
+      // Our own write (or fsync) found the disk full. The bytes so far are right, but kept they would stay in the
+      // way of every later pull and every other write until the stale sweep: nothing half-written stays (as
+      // NoSpaceError promises). Removed by name and checked to be our inode, like every removal of our partial.
+      closeFd();
+      removeOwnPartial(paths, digest, part!);
+    }
+    throw failure;
   } finally {
     closeFd();
   }

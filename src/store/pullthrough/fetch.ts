@@ -32,8 +32,9 @@ import path from 'node:path';
 import { FetchFailedError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
 import { isErrno } from '../../internal/errno.js';
-import { fsyncDirSync, fsyncPathSync } from '../../internal/fs.js';
+import { fsyncDirSync, fsyncPathSync, mkdirpSync } from '../../internal/fs.js';
 import type { StoreContext } from '../file/context.js';
+import { isPublished } from '../file/blob-file.js';
 import { asStoreError } from '../file/errors.js';
 import type { MoteProvider } from '../roles.js';
 import { download } from './download.js';
@@ -75,11 +76,12 @@ async function fetchAcrossProcesses(
   const { paths } = ctx;
   const blob = paths.blobPath(digest);
   try {
-    fs.mkdirSync(paths.fetchDir, { recursive: true });
-    fs.mkdirSync(paths.partialDir, { recursive: true });
+    mkdirpSync(paths.fetchDir);
+    mkdirpSync(paths.partialDir);
     let losses = 0;
     for (;;) {
-      if (fs.existsSync(blob)) {
+      // Only a regular file counts: a symlink or a directory named as the digest is replaced by the download.
+      if (isPublished(blob)) {
         // Published by someone else, maybe without fsync (a non-durable instance or process): a durable caller
         // must not return before the bytes and the name are on disk.
         if (ctx.durable) {

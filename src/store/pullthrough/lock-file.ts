@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { isErrno } from '../../internal/errno.js';
-import { unlinkBestEffort } from '../../internal/fs.js';
+import { putBack, unlinkBestEffort } from '../../internal/fs.js';
 import { BOOT_ID, HOST, PID_NS, pidAlive } from '../../internal/process.js';
 import type { StorePaths } from '../file/paths.js';
 import { lockStaleMs } from './options.js';
@@ -123,8 +123,9 @@ function holderGone(rec: Partial<LockRecord>): boolean {
  */
 export function createExclusive(paths: StorePaths, p: string, raw: string): boolean {
   const temp = paths.tempPath('lock');
-  fs.writeFileSync(temp, raw, { flag: 'wx', mode: 0o644 });
   try {
+    // Inside the try: on a full disk the file is created and the write fails, and the temporary must not stay.
+    fs.writeFileSync(temp, raw, { flag: 'wx', mode: 0o644 });
     fs.linkSync(temp, p);
     return true;
   } catch (err) {
@@ -142,9 +143,12 @@ export function createExclusive(paths: StorePaths, p: string, raw: string): bool
   }
   try {
     fs.writeFileSync(fd, raw);
-  } finally {
+  } catch (err) {
     fs.closeSync(fd);
+    unlinkBestEffort(p); // ours (created 'wx' just now), and half-written: judged by age alone otherwise
+    throw err;
   }
+  fs.closeSync(fd);
   return true;
 }
 
@@ -167,21 +171,6 @@ export function removeIfSame(paths: StorePaths, p: string, judgedRaw: string): b
     return false;
   } finally {
     unlinkBestEffort(tomb);
-  }
-}
-
-export function putBack(from: string, to: string): void {
-  try {
-    fs.linkSync(from, to);
-  } catch (err) {
-    if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS') && !fs.existsSync(to)) {
-      try {
-        fs.renameSync(from, to);
-      } catch {
-        /* lost: its owner notices (content or inode check) and starts over */
-      }
-    }
-    /* EEXIST: a newer one is in place already */
   }
 }
 

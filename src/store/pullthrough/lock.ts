@@ -102,10 +102,15 @@ export class FetchLock {
   release(): void {
     clearInterval(this.#timer);
     liveTokens.delete(this.token);
+    let done: unknown = BUSY;
     try {
-      const done = withBreaker(this.paths, this.path, () => {
+      done = withBreaker(this.paths, this.path, () => {
         if (this.#check() === 'ours') unlinkBestEffort(this.path);
       });
+    } catch {
+      /* the breaker could not be made (a full disk: it is a file with content): by rename-and-compare, below */
+    }
+    try {
       if (done === BUSY && this.#check() === 'ours') removeIfSame(this.paths, this.path, this.raw);
     } catch {
       /* left behind: judged dead (our pid, a token we no longer hold) or stale, and taken over */

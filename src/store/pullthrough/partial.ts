@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import { yieldToEventLoop } from '../../internal/abort.js';
 import { isErrno } from '../../internal/errno.js';
-import { unlinkBestEffort } from '../../internal/fs.js';
+import { putBack, unlinkBestEffort } from '../../internal/fs.js';
 import type { StorePaths } from '../file/paths.js';
 import { LocalError, LockLostError } from './failures.js';
-import { putBack } from './lock-file.js';
 import type { FetchLock } from './lock.js';
 import { COPY_CHUNK, COPY_YIELD_EVERY } from './options.js';
 
@@ -101,7 +100,10 @@ export async function adoptPartial(
       }
     } catch (err) {
       fs.closeSync(part.fd);
-      throw err instanceof LockLostError ? err : new LocalError(err);
+      if (err instanceof LockLostError) throw err;
+      // A failed copy (a full disk) leaves no half-copied partial behind; the one we copied from is gone already.
+      removeOwnPartial(paths, digest, part);
+      throw new LocalError(err);
     }
     return { part, length: position };
   } finally {

@@ -3,13 +3,13 @@
  * local store (one download per digest across processes, verified) and served from there. With `store: false` a
  * miss is read from the source directly and nothing is kept (a read-through chain).
  */
-import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../../digest/index.js';
 import { MoteNotFoundError } from '../../errors.js';
 import { raceSignal } from '../../internal/abort.js';
 import { callSafely } from '../../internal/listeners.js';
 import type { StoreContext } from '../file/context.js';
+import { isPublished } from '../file/blob-file.js';
 import type { MoteProvider } from '../roles.js';
 import type { MoteInfo, MoteReaderAt } from '../types.js';
 import { fetchIntoStore } from './fetch.js';
@@ -72,7 +72,7 @@ export class PullThroughReads implements MoteProvider {
     if (options.size !== undefined) checkSize(options.size);
     if (options.mediaType !== undefined && typeof options.mediaType !== 'string') throw new InvalidArgumentError('fetch: mediaType must be a string');
     this.ctx.ensure();
-    if (fs.existsSync(this.ctx.paths.blobPath(digest))) return;
+    if (isPublished(this.ctx.paths.blobPath(digest))) return;
     const own = this.settings.onProgress;
     const extra = options.onProgress;
     const onProgress =

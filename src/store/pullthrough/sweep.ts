@@ -11,14 +11,16 @@ import { lockStaleMs } from './options.js';
 import { discardPartial } from './partial.js';
 
 /**
- * Part of `sweepTemporaries` (so `initialize()` and `verify()`): removes partials older than `staleAfterMs` whose
- * lock is not live (none, dead or stale), locks whose holder is dead or that nobody touched for `staleAfterMs`
- * (with their partial), and breakers left by a crash. Every removal happens under the digest's breaker after
+ * Part of `sweepTemporaries` (so first use, `initialize()`, `prune()` and `verify()`): removes partials whose lock is
+ * not live (none, dead or stale) that are older than `staleAfterMs`, or of any age with `reclaim` (prune and verify,
+ * asked to give space back: a failed download's partial would otherwise stay in the way for an hour, e.g. on a
+ * full disk), locks whose holder is dead or that nobody touched for `staleAfterMs` (with their partial), and
+ * breakers left by a crash. A partial under a live lock is never touched, whatever `reclaim` says. Every removal happens under the digest's breaker after
  * looking again, and partials go by name: a holder we misjudged notices (its heartbeat checks its partial's
  * inode) and its bytes are never published. The sweep looks once, so staleness is the mtime's age here, never
  * less than LOCK_STALE_MS. Returns how many files were removed.
  */
-export function sweepFetchState(paths: StorePaths, staleAfterMs: number): number {
+export function sweepFetchState(paths: StorePaths, staleAfterMs: number, reclaim = false): number {
   let swept = 0;
   const now = Date.now();
   const wallStale = Math.max(staleAfterMs, lockStaleMs());
@@ -35,7 +37,7 @@ export function sweepFetchState(paths: StorePaths, staleAfterMs: number): number
       const lockPath = paths.fetchLockPath(digest);
       if (inspectLock(lockPath, wallStale).state === 'live') continue;
       const st = fs.lstatSync(paths.partialPath(digest));
-      if (now - Math.max(st.mtimeMs, st.ctimeMs) < staleAfterMs) continue;
+      if (!reclaim && now - Math.max(st.mtimeMs, st.ctimeMs) < staleAfterMs) continue;
       // Checked again under the breaker: a holder that took the lock since must keep its partial.
       const done = withBreaker(
         paths,

@@ -4,6 +4,7 @@
  * archives are all such layouts.
  */
 import { parseDigest } from '../digest/index.js';
+import { quoted } from '../internal/describe.js';
 import { validateDescriptor, type Descriptor } from './descriptor.js';
 import { InvalidLayoutError } from './errors.js';
 import { MediaType } from './media-types.js';
@@ -48,7 +49,7 @@ export function checkOciLayoutFile(bytes: Uint8Array, where: string): void {
   const doc = parseJson(bytes, where, OCI_LAYOUT_FILE);
   const version = (doc as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-    throw new InvalidLayoutError(where, `unsupported imageLayoutVersion ${JSON.stringify(version)}`);
+    throw new InvalidLayoutError(where, `unsupported imageLayoutVersion ${quoted(version)}`);
   }
 }
 

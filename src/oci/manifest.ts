@@ -4,6 +4,7 @@
  * registry can steer `pull` to a bad path or an absurd allocation.
  */
 import { validateDescriptor, type Descriptor } from './descriptor.js';
+import { quoted } from '../internal/describe.js';
 import { InvalidManifestError } from './errors.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from './media-types.js';
 
@@ -42,7 +43,7 @@ export function parseDocument(bytes: Uint8Array, mediaType: string | undefined, 
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidManifestError('not a JSON object', digest);
   const o = doc as Record<string, unknown>;
-  if (o.schemaVersion !== 2) throw new InvalidManifestError(`schemaVersion ${JSON.stringify(o.schemaVersion)} is not supported (only 2)`, digest);
+  if (o.schemaVersion !== 2) throw new InvalidManifestError(`schemaVersion ${quoted(o.schemaVersion)} is not supported (only 2)`, digest);
   const own = typeof o.mediaType === 'string' ? o.mediaType : undefined;
   const served = mediaType !== undefined && (isIndexMediaType(mediaType) || isManifestMediaType(mediaType)) ? mediaType : undefined;
   if (served && own && own !== served) throw new InvalidManifestError(`served as ${served} but says it is ${own}`, digest);

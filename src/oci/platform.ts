@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { Descriptor, Platform } from './descriptor.js';
+import { textOf } from '../internal/describe.js';
 import { InvalidPlatformError, PlatformNotFoundError } from './errors.js';
 
 /** What `pull` matches against: `os`, `architecture`, and the variant when it matters. */
@@ -41,7 +42,7 @@ function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined 
  * @throws InvalidPlatformError
  */
 export function parsePlatform(s: string): PlatformSpec {
-  if (typeof s !== 'string' || s === '') throw new InvalidPlatformError(String(s), 'empty');
+  if (typeof s !== 'string' || s === '') throw new InvalidPlatformError(textOf(s), 'empty');
   const parts = s.toLowerCase().split('/');
   if (parts.length < 2 || parts.length > 3) throw new InvalidPlatformError(s, 'expected os/arch or os/arch/variant');
   for (const p of parts) if (!COMPONENT_RE.test(p)) throw new InvalidPlatformError(s, `bad component ${JSON.stringify(p)}`);

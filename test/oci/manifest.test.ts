@@ -48,4 +48,18 @@ describe('validateDescriptor / parseDocument', () => {
     );
     expect(() => parseDocument(Buffer.from('{"schemaVersion":2,"mediaType":"text/plain"}'), undefined)).toThrow(/unsupported media type/);
   });
+
+  // Found by test/properties/documents.test.ts: the message quoting the bad value threw instead (RangeError on
+  // nesting deeper than the stack, which JSON.parse accepts; TypeError on a BigInt), and its length had no bound.
+  it('refuses values it cannot even print with its own typed error, and a bounded message', () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const typed = (code: string) => expect.objectContaining({ code, message: expect.stringMatching(/^.{0,400}$/s) });
+    expect(() => parseDocument(Buffer.from(`{"schemaVersion":${deep}}`), undefined)).toThrow(typed('ERR_INVALID_MANIFEST'));
+    const withDeepSize = Buffer.from(`{"schemaVersion":2,"config":{"mediaType":"${good.mediaType}","digest":"${good.digest}","size":${deep}},"layers":[]}`);
+    expect(() => parseDocument(withDeepSize, undefined)).toThrow(typed('ERR_INVALID_DESCRIPTOR'));
+    const withDeepType = Buffer.from(`{"schemaVersion":2,"manifests":[{"mediaType":${deep},"digest":"${good.digest}","size":1}]}`);
+    expect(() => parseDocument(withDeepType, undefined)).toThrow(typed('ERR_INVALID_DESCRIPTOR'));
+    expect(() => validateDescriptor({ ...good, size: 5n }, 'w')).toThrow(typed('ERR_INVALID_DESCRIPTOR'));
+    expect(() => validateDescriptor({ ...good, mediaType: 'x'.repeat(1 << 20) }, 'w')).toThrow(typed('ERR_INVALID_DESCRIPTOR'));
+  });
 });

@@ -305,6 +305,31 @@ describe('oci-archive', () => {
     expect(listTree(work)).toEqual(['corrupt.tar', 'plain.tar']);
   });
 
+  // Found by test/properties/oci-archive.test.ts: tar-stream's own plain Errors came through untyped (mote exit 1).
+  it('refuses a file that is no readable tar (garbage, cut short, a corrupt header) with ERR_INVALID_DESTINATION', async () => {
+    const work = fresh('unreadable');
+    fs.mkdirSync(work);
+    const valid = tar(validEntries().entries);
+    const flipped = Buffer.from(valid);
+    flipped[0]! ^= 1;
+    const cases: [string, Buffer][] = [
+      ['garbage.tar', Buffer.alloc(1024, 7)],
+      ['short.tar', valid.subarray(0, 1024 + 100)], // cut inside the second entry's data
+      ['header.tar', flipped], // the first header fails its checksum
+    ];
+    for (const [name, bytes] of cases) {
+      const file = path.join(work, name);
+      fs.writeFileSync(file, bytes);
+      const into = path.join(work, 'into');
+      fs.mkdirSync(into);
+      await expect(readOciArchive(file, into), name).rejects.toThrow(expect.objectContaining({ code: 'ERR_INVALID_DESTINATION' }));
+      fs.rmSync(into, { recursive: true });
+      await expect(withCache((cache) => writeOciArchive(file, toWrite(image), cacheBlobSource(cache))), name).rejects.toBeInstanceOf(InvalidDestinationError);
+      expect(fs.readFileSync(file)).toEqual(bytes);
+    }
+    expect(listTree(work)).toEqual(cases.map(([name]) => name).sort());
+  });
+
   it('adds to a valid hand-made archive, keeping its blob and entry', async () => {
     const file = fresh('hand.tar');
     const { entries, digest } = validEntries('base');

@@ -109,12 +109,22 @@ async function extractBlob(entry: AsyncIterable<unknown>, digest: string, target
 }
 
 /**
+ * Whether `err` is tar-stream's report of a malformed archive (a header failing its checksum, data cut short, an
+ * oversized header): a plain `Error` with no code, on the extract stream and on the entry being read. Errors of
+ * our own are MoteErrors, the system's (the file, the disk, an abort) carry a code; this one is the archive's
+ * fault and becomes the destination's typed error.
+ */
+function isTarFormatError(err: unknown): err is Error {
+  return err instanceof Error && Object.getPrototypeOf(err) === Error.prototype && (err as { code?: unknown }).code === undefined;
+}
+
+/**
  * Extracts the OCI layout in the tar at `file` into `into` (an existing, empty, private directory). Only
  * `oci-layout`, `index.json` and `blobs/<alg>/<encoded>` (verified) are written; other regular files and
  * directories are skipped. Refused with UnsafeArchiveError, before anything past that entry is read: absolute
  * paths, `..` components, links pointing out of the tree, links or special files where the layout needs a
- * regular file, device and FIFO entries anywhere, names under `blobs/` that are not digests. On any failure the
- * caller removes `into`.
+ * regular file, device and FIFO entries anywhere, names under `blobs/` that are not digests. A file that is no
+ * readable tar (corrupt, truncated) is an InvalidDestinationError. On any failure the caller removes `into`.
  */
 export async function readOciArchive(file: string, into: string, options: { signal?: AbortSignal | undefined } = {}): Promise<ExtractedArchive> {
   const tar = await import('tar-stream');
@@ -160,6 +170,7 @@ export async function readOciArchive(file: string, into: string, options: { sign
     input.destroy();
     extract.destroy();
     if (isErrno(err, 'ENOENT') && !fs.existsSync(file)) throw new InvalidDestinationError(file, 'disappeared while being read');
+    if (isTarFormatError(err)) throw new InvalidDestinationError(file, `not a readable tar archive (${err.message})`);
     throw err;
   }
   if (!layoutFile || !indexFile) throw new InvalidDestinationError(file, 'not an OCI archive (no oci-layout or index.json)');

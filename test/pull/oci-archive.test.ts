@@ -129,6 +129,12 @@ describe('safeEntryPath', () => {
       expect(() => safeEntryPath('a.tar', bad), bad).toThrow(UnsafeArchiveError);
     }
   });
+
+  // Found by test/properties/oci-archive.test.ts: `./C:__proto__` normalised to `C:__proto__`, which it refuses.
+  it('refuses a drive path uncovered by normalising, as it refuses the same name given plainly', () => {
+    for (const bad of ['./C:__proto__', './/C:/x', './c:']) expect(() => safeEntryPath('a.tar', bad), bad).toThrow(UnsafeArchiveError);
+    expect(safeEntryPath('a.tar', './a/C:x')).toBe('a/C:x'); // not at the start: a plain name
+  });
 });
 
 describe('writeOciLayout', () => {

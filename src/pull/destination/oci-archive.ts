@@ -51,6 +51,8 @@ export function safeEntryPath(archive: string, name: string): string {
   if (name.includes('\\')) throw new UnsafeArchiveError(archive, name, 'backslash in path');
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(archive, name, '".." component');
+  // Normalising can uncover a drive path (`./C:/x` is `C:/x`): refused as the same name without `./` is.
+  if (/^[A-Za-z]:/.test(parts[0] ?? '')) throw new UnsafeArchiveError(archive, name, 'absolute path');
   return parts.join('/');
 }
 

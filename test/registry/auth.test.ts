@@ -38,6 +38,14 @@ describe('parseWWWAuthenticate', () => {
     // Garbage gives what could be read, never a throw.
     expect(() => parseWWWAuthenticate('Bearer realm="unterminated')).not.toThrow();
   });
+
+  // Found by test/properties/registry-headers.test.ts: a parameter named __proto__ was assigned, which tried to
+  // set the prototype of params, and was lost.
+  it('keeps parameters named like members of every object as parameters', () => {
+    const [c] = parseWWWAuthenticate('Bearer realm="r", __proto__="p", constructor=c');
+    expect(Object.entries(c!.params)).toEqual([['realm', 'r'], ['__proto__', 'p'], ['constructor', 'c']]);
+    expect(Object.getPrototypeOf(c!.params)).toBe(Object.prototype);
+  });
 });
 
 describe('Authenticator (clock injected)', () => {

@@ -315,13 +315,16 @@ describe('oci-archive', () => {
   it('refuses a file that is no readable tar (garbage, cut short, a corrupt header) with ERR_INVALID_DESTINATION', async () => {
     const work = fresh('unreadable');
     fs.mkdirSync(work);
-    const valid = tar(validEntries().entries);
+    const { entries, blob } = validEntries();
+    const valid = tar(entries);
     const flipped = Buffer.from(valid);
     flipped[0]! ^= 1;
     const cases: [string, Buffer][] = [
       ['garbage.tar', Buffer.alloc(1024, 7)],
       ['short.tar', valid.subarray(0, 1024 + 100)], // cut inside the second entry's data
       ['header.tar', flipped], // the first header fails its checksum
+      // Cut inside a blob being extracted: the entry's stream fails with streamx's STREAM_DESTROYED instead.
+      ['blob-short.tar', valid.subarray(0, valid.indexOf(blob) + 10)],
     ];
     for (const [name, bytes] of cases) {
       const file = path.join(work, name);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Verifier, isDigest } from '../../digest/index.js';
+import { MoteError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
 import { throwIfAborted } from '../../internal/abort.js';
 import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp } from '../../internal/fs.js';
@@ -111,13 +112,24 @@ async function extractBlob(entry: AsyncIterable<unknown>, digest: string, target
 }
 
 /**
- * Whether `err` is tar-stream's report of a malformed archive (a header failing its checksum, data cut short, an
- * oversized header): a plain `Error` with no code, on the extract stream and on the entry being read. Errors of
- * our own are MoteErrors, the system's (the file, the disk, an abort) carry a code; this one is the archive's
- * fault and becomes the destination's typed error.
+ * Pipes `input` into `extract`; resolves once `extract` closed with the error it failed with for a malformed
+ * archive (bad checksum, data cut short...), if any. That failure reaches the reader in several shapes (a plain
+ * Error, streamx's STREAM_DESTROYED from an entry), so it is taken at its source: not an error reading the file.
  */
-function isTarFormatError(err: unknown): err is Error {
-  return err instanceof Error && Object.getPrototypeOf(err) === Error.prototype && (err as { code?: unknown }).code === undefined;
+function pipeTar(input: fs.ReadStream, extract: import('tar-stream').Extract): Promise<Error | undefined> {
+  let inputError: unknown;
+  let failure: Error | undefined;
+  input.on('error', (err) => {
+    inputError = err;
+    extract.destroy(err);
+  });
+  input.pipe(extract);
+  return new Promise((resolve) => {
+    extract.on('error', (err: Error) => {
+      if (err !== inputError) failure ??= err;
+    });
+    extract.on('close', () => resolve(failure));
+  });
 }
 
 /**
@@ -132,8 +144,7 @@ export async function readOciArchive(file: string, into: string, options: { sign
   const tar = await import('tar-stream');
   const extract = tar.extract();
   const input = fs.createReadStream(file);
-  input.on('error', (err) => extract.destroy(err));
-  input.pipe(extract);
+  const malformed = pipeTar(input, extract);
   let layoutFile: Buffer | undefined;
   let indexFile: Buffer | undefined;
   const blobs = new Map<string, string>();
@@ -172,7 +183,9 @@ export async function readOciArchive(file: string, into: string, options: { sign
     input.destroy();
     extract.destroy();
     if (isErrno(err, 'ENOENT') && !fs.existsSync(file)) throw new InvalidDestinationError(file, 'disappeared while being read');
-    if (isTarFormatError(err)) throw new InvalidDestinationError(file, `not a readable tar archive (${err.message})`);
+    // Our own refusals stand; anything else that happened because the archive is malformed is reported as that.
+    const tarError = err instanceof MoteError ? undefined : await malformed;
+    if (tarError) throw new InvalidDestinationError(file, `not a readable tar archive (${tarError.message})`);
     throw err;
   }
   if (!layoutFile || !indexFile) throw new InvalidDestinationError(file, 'not an OCI archive (no oci-layout or index.json)');

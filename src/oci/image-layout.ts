@@ -7,6 +7,7 @@ import { parseDigest } from '../digest/index.js';
 import { quoted } from '../internal/describe.js';
 import { validateDescriptor, type Descriptor } from './descriptor.js';
 import { InvalidLayoutError } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json.js';
 import { MediaType } from './media-types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -37,11 +38,16 @@ export function emptyLayoutIndex(): LayoutIndex {
 }
 
 function parseJson(bytes: Uint8Array, where: string, name: string): unknown {
+  const text = Buffer.from(bytes).toString('utf8');
+  let doc: unknown;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw new InvalidLayoutError(where, `${name} is not JSON`);
   }
+  // index.json is written back with what it held: refused if it could not be.
+  if (nestedDeeperThan(text)) throw new InvalidLayoutError(where, `${name} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return doc;
 }
 
 /** Checks an `oci-layout` file's content. @throws InvalidLayoutError */

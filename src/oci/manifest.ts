@@ -6,6 +6,7 @@
 import { validateDescriptor, type Descriptor } from './descriptor.js';
 import { quoted } from '../internal/describe.js';
 import { InvalidManifestError } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from './media-types.js';
 
 /** Manifests larger than this are refused (the limit distribution and containerd apply). */
@@ -36,11 +37,13 @@ export type ParsedDocument = ParsedIndex | ParsedManifest;
 export function parseDocument(bytes: Uint8Array, mediaType: string | undefined, digest?: string): ParsedDocument {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) throw new InvalidManifestError(`larger than ${MAX_MANIFEST_BYTES} bytes`, digest);
   let doc: unknown;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw new InvalidManifestError('not JSON', digest);
   }
+  if (nestedDeeperThan(text)) throw new InvalidManifestError(`nested deeper than ${MAX_JSON_DEPTH} levels`, digest);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidManifestError('not a JSON object', digest);
   const o = doc as Record<string, unknown>;
   if (o.schemaVersion !== 2) throw new InvalidManifestError(`schemaVersion ${quoted(o.schemaVersion)} is not supported (only 2)`, digest);

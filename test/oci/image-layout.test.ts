@@ -1,6 +1,6 @@
 /** Merging a new image into an OCI image layout's index.json (src/oci/image-layout.ts). */
 import { describe, expect, it } from 'vitest';
-import { checkOciLayoutFile, mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../../src/oci/image-layout.js';
+import { checkOciLayoutFile, mergeLayoutIndex, parseLayoutIndex, REF_NAME_ANNOTATION, serializeIndex, type LayoutIndex } from '../../src/oci/image-layout.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { D, entry } from '../helpers/descriptors.js';
 
@@ -34,5 +34,18 @@ describe('checkOciLayoutFile', () => {
     for (const version of ['"2.0.0"', '1', deep]) {
       expect(() => checkOciLayoutFile(Buffer.from(`{"imageLayoutVersion":${version}}`), 'l')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_LAYOUT' }));
     }
+  });
+});
+
+describe('parseLayoutIndex', () => {
+  // Found by test/properties/documents.test.ts: an index.json with a field nested deeper than JSON.stringify can go
+  // was accepted, and writing it back (adding an image to the layout) failed with a RangeError.
+  it('refuses an index.json it could not write back, and writes back what it takes', () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    expect(() => parseLayoutIndex(Buffer.from(`{"schemaVersion":2,"manifests":[],"x-tool":${deep}}`), 'l')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_LAYOUT', message: expect.stringContaining('nested deeper') }),
+    );
+    const fine = `{"schemaVersion":2,"manifests":[],"x-tool":{"a":[1,{"b":"[[["}]}}`;
+    expect(serializeIndex(parseLayoutIndex(Buffer.from(fine), 'l'))).toBe(fine);
   });
 });

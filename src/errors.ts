@@ -3,6 +3,7 @@
  * the category (a few, as oras-go's errdef) where they need to know what kind of failure it was (gone? wrong
  * bytes? worth retrying?), and on the code where they need the exact one; messages are for humans and may change.
  */
+import { textOf } from './internal/describe.js';
 
 /**
  * The kinds of failure callers match on, across layers: a registry's 404 and the store's miss are both
@@ -63,8 +64,8 @@ export function errorCategory(err: unknown): ErrorCategory | undefined {
 export class InvalidDigestError extends MoteError {
   readonly digest: string;
   constructor(digest: unknown, reason: string) {
-    super('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(String(digest)).slice(0, 200)}: ${reason}`, { category: ErrorCategory.Invalid });
-    this.digest = String(digest);
+    super('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(textOf(digest)).slice(0, 200)}: ${reason}`, { category: ErrorCategory.Invalid });
+    this.digest = textOf(digest);
   }
 }
 
@@ -128,8 +129,8 @@ export class AbortError extends MoteError {
 export class InvalidReferenceError extends MoteError {
   readonly reference: string;
   constructor(reference: unknown, reason: string) {
-    super('ERR_INVALID_REFERENCE', `invalid reference ${JSON.stringify(String(reference)).slice(0, 300)}: ${reason}`, { category: ErrorCategory.Invalid });
-    this.reference = String(reference);
+    super('ERR_INVALID_REFERENCE', `invalid reference ${JSON.stringify(textOf(reference)).slice(0, 300)}: ${reason}`, { category: ErrorCategory.Invalid });
+    this.reference = textOf(reference);
   }
 }
 

@@ -1,6 +1,7 @@
 /** OCI content descriptors and the platform of an index entry, and the one check every descriptor passes. */
 import { parseDigest } from '../digest/index.js';
 import { InvalidDescriptorError, InvalidDigestError } from '../errors.js';
+import { quoted } from '../internal/describe.js';
 import { isValidMediaType } from './media-types.js';
 
 /** OCI platform of an image manifest in an index. */
@@ -40,10 +41,10 @@ export function validateDescriptor(value: unknown, where: string, maxSize?: numb
     throw err;
   }
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw new InvalidDescriptorError(`${where}: size must be a whole number >= 0, got ${JSON.stringify(d.size)}`);
+    throw new InvalidDescriptorError(`${where}: size must be a whole number >= 0, got ${quoted(d.size)}`);
   }
   if (maxSize !== undefined && d.size > maxSize) throw new InvalidDescriptorError(`${where}: size ${d.size} is over the limit of ${maxSize} bytes`);
-  if (!isValidMediaType(d.mediaType)) throw new InvalidDescriptorError(`${where}: bad media type ${JSON.stringify(d.mediaType)}`);
+  if (!isValidMediaType(d.mediaType)) throw new InvalidDescriptorError(`${where}: bad media type ${quoted(d.mediaType)}`);
   const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
   if (d.urls !== undefined) {
     if (!Array.isArray(d.urls) || !d.urls.every((u) => typeof u === 'string')) throw new InvalidDescriptorError(`${where}: urls must be strings`);

@@ -4,8 +4,10 @@
  * archives are all such layouts.
  */
 import { parseDigest } from '../digest/index.js';
+import { quoted } from '../internal/describe.js';
 import { validateDescriptor, type Descriptor } from './descriptor.js';
 import { InvalidLayoutError } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json.js';
 import { MediaType } from './media-types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -36,11 +38,16 @@ export function emptyLayoutIndex(): LayoutIndex {
 }
 
 function parseJson(bytes: Uint8Array, where: string, name: string): unknown {
+  const text = Buffer.from(bytes).toString('utf8');
+  let doc: unknown;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw new InvalidLayoutError(where, `${name} is not JSON`);
   }
+  // index.json is written back with what it held: refused if it could not be.
+  if (nestedDeeperThan(text)) throw new InvalidLayoutError(where, `${name} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return doc;
 }
 
 /** Checks an `oci-layout` file's content. @throws InvalidLayoutError */
@@ -48,7 +55,7 @@ export function checkOciLayoutFile(bytes: Uint8Array, where: string): void {
   const doc = parseJson(bytes, where, OCI_LAYOUT_FILE);
   const version = (doc as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-    throw new InvalidLayoutError(where, `unsupported imageLayoutVersion ${JSON.stringify(version)}`);
+    throw new InvalidLayoutError(where, `unsupported imageLayoutVersion ${quoted(version)}`);
   }
 }
 

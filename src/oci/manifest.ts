@@ -4,7 +4,9 @@
  * registry can steer `pull` to a bad path or an absurd allocation.
  */
 import { validateDescriptor, type Descriptor } from './descriptor.js';
+import { quoted } from '../internal/describe.js';
 import { InvalidManifestError } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from './media-types.js';
 
 /** Manifests larger than this are refused (the limit distribution and containerd apply). */
@@ -35,14 +37,16 @@ export type ParsedDocument = ParsedIndex | ParsedManifest;
 export function parseDocument(bytes: Uint8Array, mediaType: string | undefined, digest?: string): ParsedDocument {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) throw new InvalidManifestError(`larger than ${MAX_MANIFEST_BYTES} bytes`, digest);
   let doc: unknown;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw new InvalidManifestError('not JSON', digest);
   }
+  if (nestedDeeperThan(text)) throw new InvalidManifestError(`nested deeper than ${MAX_JSON_DEPTH} levels`, digest);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidManifestError('not a JSON object', digest);
   const o = doc as Record<string, unknown>;
-  if (o.schemaVersion !== 2) throw new InvalidManifestError(`schemaVersion ${JSON.stringify(o.schemaVersion)} is not supported (only 2)`, digest);
+  if (o.schemaVersion !== 2) throw new InvalidManifestError(`schemaVersion ${quoted(o.schemaVersion)} is not supported (only 2)`, digest);
   const own = typeof o.mediaType === 'string' ? o.mediaType : undefined;
   const served = mediaType !== undefined && (isIndexMediaType(mediaType) || isManifestMediaType(mediaType)) ? mediaType : undefined;
   if (served && own && own !== served) throw new InvalidManifestError(`served as ${served} but says it is ${own}`, digest);

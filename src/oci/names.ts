@@ -15,9 +15,13 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 /** The distribution spec's limit on `registry/repository`. */
 export const MAX_NAME_LENGTH = 255;
 
-/** `host[:port]` or `[v6]:port`. */
+/**
+ * `host[:port]` or `[v6]:port`, which a URL can be made of: requests are built as `https://<host>/v2/...`, and
+ * some names the grammar allows are no URL host (`a.1` and `1.2.3.256` read as bad IPv4 addresses, `[::1::2]`,
+ * a port over 65535). Refused here, they are a bad reference, not a failure at the first request.
+ */
 export function isValidRegistryHost(s: unknown): s is string {
-  return typeof s === 'string' && REGISTRY_RE.test(s);
+  return typeof s === 'string' && REGISTRY_RE.test(s) && URL.canParse(`https://${s}/`);
 }
 
 /** One component of a repository path (`library`, `alpine`, `my-app.v2`). */

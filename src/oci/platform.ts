@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { Descriptor, Platform } from './descriptor.js';
+import { textOf } from '../internal/describe.js';
 import { InvalidPlatformError, PlatformNotFoundError } from './errors.js';
 
 /** What `pull` matches against: `os`, `architecture`, and the variant when it matters. */
@@ -28,18 +29,26 @@ const ARCH_ALIASES: Readonly<Record<string, { architecture: string; variant?: st
 };
 
 /**
+ * `table[key]` only when it is the table's own entry: a component such as `constructor` or `__proto__` must not
+ * find what every object inherits (it would become the architecture).
+ */
+function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/**
  * Parses `os/arch[/variant]` (`linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`). Lowercased; aliases are
  * normalised (`linux/x86_64` → `linux/amd64`, `linux/armhf` → `linux/arm/v7`).
  * @throws InvalidPlatformError
  */
 export function parsePlatform(s: string): PlatformSpec {
-  if (typeof s !== 'string' || s === '') throw new InvalidPlatformError(String(s), 'empty');
+  if (typeof s !== 'string' || s === '') throw new InvalidPlatformError(textOf(s), 'empty');
   const parts = s.toLowerCase().split('/');
   if (parts.length < 2 || parts.length > 3) throw new InvalidPlatformError(s, 'expected os/arch or os/arch/variant');
   for (const p of parts) if (!COMPONENT_RE.test(p)) throw new InvalidPlatformError(s, `bad component ${JSON.stringify(p)}`);
   const [osName, arch, variant] = parts as [string, string, string | undefined];
   const spec: PlatformSpec = { os: osName === 'macos' ? 'darwin' : osName, architecture: arch };
-  const alias = ARCH_ALIASES[arch];
+  const alias = own(ARCH_ALIASES, arch);
   if (alias) {
     spec.architecture = alias.architecture;
     if (alias.variant !== undefined && variant === undefined) spec.variant = alias.variant;
@@ -88,10 +97,10 @@ export function hostPlatform(
 ): PlatformSpec {
   const nodeArch = env.arch ?? process.arch;
   const nodeOs = env.platform ?? process.platform;
-  let architecture = NODE_ARCH[nodeArch] ?? nodeArch;
+  let architecture = own(NODE_ARCH, nodeArch) ?? nodeArch;
   // Node reports big-endian POWER (AIX) as ppc64 too; only little-endian is ppc64le.
   if (nodeArch === 'ppc64' && (env.endianness ?? os.endianness()) === 'BE') architecture = 'ppc64';
-  const spec: PlatformSpec = { os: NODE_OS[nodeOs] ?? nodeOs, architecture };
+  const spec: PlatformSpec = { os: own(NODE_OS, nodeOs) ?? nodeOs, architecture };
   if (architecture === 'arm64') spec.variant = 'v8';
   if (architecture === 'arm') {
     // The ARM version Node was built for (6 or 7); 7 is by far the most common and the OCI default for arm.
@@ -116,7 +125,7 @@ function defaultVariant(architecture: string): string | undefined {
 }
 
 function normalize(p: { os: string; architecture: string; variant?: string | undefined }): Required<PlatformSpec> {
-  const alias = ARCH_ALIASES[p.architecture.toLowerCase()];
+  const alias = own(ARCH_ALIASES, p.architecture.toLowerCase());
   const architecture = alias?.architecture ?? p.architecture.toLowerCase();
   const variant = (p.variant || alias?.variant || defaultVariant(architecture) || '').toLowerCase();
   return { os: p.os.toLowerCase(), architecture, variant };

@@ -139,6 +139,16 @@ describe('parseDigest / validateDigest / isDigest', () => {
     expect(err?.name).toBe('InvalidDigestError');
     expect(err?.message).toContain('invalid digest');
   });
+
+  // Found by test/properties/names.test.ts: String() of an object without a prototype throws, so building the
+  // error threw a TypeError instead.
+  it('refuses values that have no string form with InvalidDigestError too', () => {
+    for (const value of [Object.create(null), { toString: null, valueOf: null }]) {
+      expectInvalid(() => parseDigest(value));
+      expect(isDigest(value)).toBe(false);
+    }
+    expect(() => parseDigest(Object.create(null))).toThrow(/\[object Object\]/);
+  });
 });
 
 describe('known answers', () => {

@@ -1,6 +1,6 @@
 /** Merging a new image into an OCI image layout's index.json (src/oci/image-layout.ts). */
 import { describe, expect, it } from 'vitest';
-import { mergeLayoutIndex, REF_NAME_ANNOTATION, type LayoutIndex } from '../../src/oci/image-layout.js';
+import { checkOciLayoutFile, mergeLayoutIndex, parseLayoutIndex, REF_NAME_ANNOTATION, serializeIndex, type LayoutIndex } from '../../src/oci/image-layout.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { D, entry } from '../helpers/descriptors.js';
 
@@ -23,5 +23,29 @@ describe('mergeLayoutIndex', () => {
     const twice = mergeLayoutIndex(once, entry('a'), undefined);
     expect(twice.manifests).toHaveLength(1);
     expect(twice.manifests[0]!.annotations).toBeUndefined();
+  });
+});
+
+describe('checkOciLayoutFile', () => {
+  // Found by test/properties/documents.test.ts: quoting a version nested deeper than the stack threw a RangeError.
+  it('refuses any imageLayoutVersion but 1.x.y with ERR_INVALID_LAYOUT, however it is nested', () => {
+    expect(() => checkOciLayoutFile(Buffer.from('{"imageLayoutVersion":"1.0.0"}'), 'l')).not.toThrow();
+    const deep = '{"a":'.repeat(20_000) + '0' + '}'.repeat(20_000);
+    for (const version of ['"2.0.0"', '1', deep]) {
+      expect(() => checkOciLayoutFile(Buffer.from(`{"imageLayoutVersion":${version}}`), 'l')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_LAYOUT' }));
+    }
+  });
+});
+
+describe('parseLayoutIndex', () => {
+  // Found by test/properties/documents.test.ts: an index.json with a field nested deeper than JSON.stringify can go
+  // was accepted, and writing it back (adding an image to the layout) failed with a RangeError.
+  it('refuses an index.json it could not write back, and writes back what it takes', () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    expect(() => parseLayoutIndex(Buffer.from(`{"schemaVersion":2,"manifests":[],"x-tool":${deep}}`), 'l')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_LAYOUT', message: expect.stringContaining('nested deeper') }),
+    );
+    const fine = `{"schemaVersion":2,"manifests":[],"x-tool":{"a":[1,{"b":"[[["}]}}`;
+    expect(serializeIndex(parseLayoutIndex(Buffer.from(fine), 'l'))).toBe(fine);
   });
 });

@@ -23,6 +23,15 @@ describe('parsePlatform / formatPlatform', () => {
       expect((err as MoteError).code).toBe('ERR_INVALID_PLATFORM');
     }
   });
+
+  // Found by test/properties/names.test.ts: the alias table was indexed with the component as it came, so
+  // `constructor` and `__proto__` found Object.prototype's members and the architecture became undefined.
+  it('takes architectures named like members of every object as they are', () => {
+    expect(parsePlatform('linux/constructor')).toEqual({ os: 'linux', architecture: 'constructor' });
+    expect(parsePlatform('0/__proto__')).toEqual({ os: '0', architecture: '__proto__' });
+    expect(formatPlatform(parsePlatform('0/__proto__'))).toBe('0/__proto__');
+    expect(hostPlatform({ arch: 'constructor', platform: '__proto__' })).toEqual({ os: '__proto__', architecture: 'constructor' });
+  });
 });
 
 describe('hostPlatform', () => {

@@ -129,6 +129,12 @@ describe('safeEntryPath', () => {
       expect(() => safeEntryPath('a.tar', bad), bad).toThrow(UnsafeArchiveError);
     }
   });
+
+  // Found by test/properties/oci-archive.test.ts: `./C:__proto__` normalised to `C:__proto__`, which it refuses.
+  it('refuses a drive path uncovered by normalising, as it refuses the same name given plainly', () => {
+    for (const bad of ['./C:__proto__', './/C:/x', './c:']) expect(() => safeEntryPath('a.tar', bad), bad).toThrow(UnsafeArchiveError);
+    expect(safeEntryPath('a.tar', './a/C:x')).toBe('a/C:x'); // not at the start: a plain name
+  });
 });
 
 describe('writeOciLayout', () => {
@@ -303,6 +309,34 @@ describe('oci-archive', () => {
     fs.writeFileSync(plain, tar([{ name: 'hello.txt', data: Buffer.from('hi') }]));
     await expect(withCache((cache) => writeOciArchive(plain, toWrite(image), cacheBlobSource(cache)))).rejects.toThrow(InvalidDestinationError);
     expect(listTree(work)).toEqual(['corrupt.tar', 'plain.tar']);
+  });
+
+  // Found by test/properties/oci-archive.test.ts: tar-stream's own plain Errors came through untyped (mote exit 1).
+  it('refuses a file that is no readable tar (garbage, cut short, a corrupt header) with ERR_INVALID_DESTINATION', async () => {
+    const work = fresh('unreadable');
+    fs.mkdirSync(work);
+    const { entries, blob } = validEntries();
+    const valid = tar(entries);
+    const flipped = Buffer.from(valid);
+    flipped[0]! ^= 1;
+    const cases: [string, Buffer][] = [
+      ['garbage.tar', Buffer.alloc(1024, 7)],
+      ['short.tar', valid.subarray(0, 1024 + 100)], // cut inside the second entry's data
+      ['header.tar', flipped], // the first header fails its checksum
+      // Cut inside a blob being extracted: the entry's stream fails with streamx's STREAM_DESTROYED instead.
+      ['blob-short.tar', valid.subarray(0, valid.indexOf(blob) + 10)],
+    ];
+    for (const [name, bytes] of cases) {
+      const file = path.join(work, name);
+      fs.writeFileSync(file, bytes);
+      const into = path.join(work, 'into');
+      fs.mkdirSync(into);
+      await expect(readOciArchive(file, into), name).rejects.toThrow(expect.objectContaining({ code: 'ERR_INVALID_DESTINATION' }));
+      fs.rmSync(into, { recursive: true });
+      await expect(withCache((cache) => writeOciArchive(file, toWrite(image), cacheBlobSource(cache))), name).rejects.toBeInstanceOf(InvalidDestinationError);
+      expect(fs.readFileSync(file)).toEqual(bytes);
+    }
+    expect(listTree(work)).toEqual(cases.map(([name]) => name).sort());
   });
 
   it('adds to a valid hand-made archive, keeping its blob and entry', async () => {

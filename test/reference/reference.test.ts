@@ -88,6 +88,13 @@ describe('parseReference: invalid references', () => {
     ['bad port', 'r.io:port/x'],
     ['name too long', `r.io/${'a'.repeat(260)}`],
     ['only a tag', ':latest'],
+    // Found by test/properties/names.test.ts: hosts the grammar allowed but no URL can hold, which failed at the
+    // first request with Node's ERR_INVALID_URL (exit 1) instead of here.
+    ['a host ending in a number (a bad IPv4 address)', 'a.1/x'],
+    ['a host that reads as IPv4 out of range', '1.2.3.256/x'],
+    ['a long name ending in an IPv4 address', 'hasOwnProperty127.0.0.1:5000/x'],
+    ['a port over 65535', 'localhost:99999/x'],
+    ['a malformed IPv6 address', '[::1::2]:5000/x'],
   ];
   for (const [label, input] of bad) {
     it(label, () => {
@@ -102,6 +109,12 @@ describe('parseReference: invalid references', () => {
       expect(isReference(input)).toBe(false);
     });
   }
+
+  it('hosts a URL can hold still parse', () => {
+    for (const host of ['localhost:5000', '127.0.0.1:5000', '[::1]:5000', '[fe80::1]', 'r.io:65535', 'My-Registry.example.com']) {
+      expect(parseReference(`${host}/x`).registry).toBe(host);
+    }
+  });
 
   it('the Reference constructor validates too', () => {
     expect(() => new Reference({ registry: 'r.io', repository: 'Bad' })).toThrow(InvalidReferenceError);

@@ -12,7 +12,7 @@ import { parseWWWAuthenticate } from '../../src/registry/auth/challenge.js';
 import { BoundedBody } from '../../src/registry/transport/body.js';
 import { safeUrl } from '../../src/registry/transport/redact.js';
 import { RegistryClient, type RegistryEvent } from '../../src/registry/index.js';
-import { parseNextLink } from '../../src/registry/transport/headers.js';
+import { parseContentRange, parseNextLink } from '../../src/registry/transport/headers.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { FaultInjectingProxy } from '../helpers/fault-proxy.js';
@@ -37,6 +37,14 @@ describe('parseWWWAuthenticate', () => {
     expect(parseWWWAuthenticate('')).toEqual([]);
     // Garbage gives what could be read, never a throw.
     expect(() => parseWWWAuthenticate('Bearer realm="unterminated')).not.toThrow();
+  });
+
+  // Found by test/properties/registry-headers.test.ts: a parameter named __proto__ was assigned, which tried to
+  // set the prototype of params, and was lost.
+  it('keeps parameters named like members of every object as parameters', () => {
+    const [c] = parseWWWAuthenticate('Bearer realm="r", __proto__="p", constructor=c');
+    expect(Object.entries(c!.params)).toEqual([['realm', 'r'], ['__proto__', 'p'], ['constructor', 'c']]);
+    expect(Object.getPrototypeOf(c!.params)).toBe(Object.prototype);
   });
 });
 
@@ -117,6 +125,23 @@ describe('parseNextLink', () => {
     expect(parseNextLink('<https://x/prev>; rel="prev"')).toBeUndefined();
     expect(parseNextLink(undefined)).toBeUndefined();
     expect(parseNextLink('garbage')).toBeUndefined();
+  });
+});
+
+describe('parseContentRange', () => {
+  it('reads bytes a-b/total, total known or not', () => {
+    expect(parseContentRange('bytes 0-99/100')).toEqual({ start: 0, end: 99, total: 100 });
+    expect(parseContentRange(' bytes 5-9/* ')).toEqual({ start: 5, end: 9, total: undefined });
+    expect(parseContentRange(`bytes 0-${2 ** 53 - 2}/${2 ** 53 - 1}`)).toEqual({ start: 0, end: 2 ** 53 - 2, total: 2 ** 53 - 1 });
+    for (const bad of [undefined, '', 'bytes 0-9', 'bytes -1-9/10', 'items 0-9/10', 'bytes 0-9/10/11']) expect(parseContentRange(bad)).toBeUndefined();
+  });
+
+  // Found by test/properties/registry-headers.test.ts: numbers past 2^53 came back rounded (9007199254740993 as
+  // ...992), so a registry's range could pass for another than the one it named.
+  it('gives no parse for numbers it cannot hold exactly', () => {
+    expect(parseContentRange('bytes 0-9007199254740992/*')).toBeUndefined();
+    expect(parseContentRange('bytes 9007199254740993-9007199254740993/9007199254740994')).toBeUndefined();
+    expect(parseContentRange(`bytes 0-9/${'9'.repeat(400)}`)).toBeUndefined();
   });
 });
 

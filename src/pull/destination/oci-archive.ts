@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Verifier, isDigest } from '../../digest/index.js';
+import { MoteError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
 import { throwIfAborted } from '../../internal/abort.js';
 import { fsyncDir, fsyncPath, lstatQuiet, siblingTemp } from '../../internal/fs.js';
@@ -51,6 +52,8 @@ export function safeEntryPath(archive: string, name: string): string {
   if (name.includes('\\')) throw new UnsafeArchiveError(archive, name, 'backslash in path');
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(archive, name, '".." component');
+  // Normalising can uncover a drive path (`./C:/x` is `C:/x`): refused as the same name without `./` is.
+  if (/^[A-Za-z]:/.test(parts[0] ?? '')) throw new UnsafeArchiveError(archive, name, 'absolute path');
   return parts.join('/');
 }
 
@@ -109,19 +112,39 @@ async function extractBlob(entry: AsyncIterable<unknown>, digest: string, target
 }
 
 /**
+ * Pipes `input` into `extract`; resolves once `extract` closed with the error it failed with for a malformed
+ * archive (bad checksum, data cut short...), if any. That failure reaches the reader in several shapes (a plain
+ * Error, streamx's STREAM_DESTROYED from an entry), so it is taken at its source: not an error reading the file.
+ */
+function pipeTar(input: fs.ReadStream, extract: import('tar-stream').Extract): Promise<Error | undefined> {
+  let inputError: unknown;
+  let failure: Error | undefined;
+  input.on('error', (err) => {
+    inputError = err;
+    extract.destroy(err);
+  });
+  input.pipe(extract);
+  return new Promise((resolve) => {
+    extract.on('error', (err: Error) => {
+      if (err !== inputError) failure ??= err;
+    });
+    extract.on('close', () => resolve(failure));
+  });
+}
+
+/**
  * Extracts the OCI layout in the tar at `file` into `into` (an existing, empty, private directory). Only
  * `oci-layout`, `index.json` and `blobs/<alg>/<encoded>` (verified) are written; other regular files and
  * directories are skipped. Refused with UnsafeArchiveError, before anything past that entry is read: absolute
  * paths, `..` components, links pointing out of the tree, links or special files where the layout needs a
- * regular file, device and FIFO entries anywhere, names under `blobs/` that are not digests. On any failure the
- * caller removes `into`.
+ * regular file, device and FIFO entries anywhere, names under `blobs/` that are not digests. A file that is no
+ * readable tar (corrupt, truncated) is an InvalidDestinationError. On any failure the caller removes `into`.
  */
 export async function readOciArchive(file: string, into: string, options: { signal?: AbortSignal | undefined } = {}): Promise<ExtractedArchive> {
   const tar = await import('tar-stream');
   const extract = tar.extract();
   const input = fs.createReadStream(file);
-  input.on('error', (err) => extract.destroy(err));
-  input.pipe(extract);
+  const malformed = pipeTar(input, extract);
   let layoutFile: Buffer | undefined;
   let indexFile: Buffer | undefined;
   const blobs = new Map<string, string>();
@@ -160,6 +183,9 @@ export async function readOciArchive(file: string, into: string, options: { sign
     input.destroy();
     extract.destroy();
     if (isErrno(err, 'ENOENT') && !fs.existsSync(file)) throw new InvalidDestinationError(file, 'disappeared while being read');
+    // Our own refusals stand; anything else that happened because the archive is malformed is reported as that.
+    const tarError = err instanceof MoteError ? undefined : await malformed;
+    if (tarError) throw new InvalidDestinationError(file, `not a readable tar archive (${tarError.message})`);
     throw err;
   }
   if (!layoutFile || !indexFile) throw new InvalidDestinationError(file, 'not an OCI archive (no oci-layout or index.json)');

@@ -3,6 +3,7 @@
  * of one).
  */
 import path from 'node:path';
+import { textOf } from '../../internal/describe.js';
 import { isValidTag } from '../../oci/names.js';
 import { InvalidDestinationError } from '../errors.js';
 
@@ -23,7 +24,7 @@ export interface PullDestination {
  * @throws InvalidDestinationError for an unknown transport or an empty path.
  */
 export function parseDestination(s: string): PullDestination {
-  if (typeof s !== 'string' || s === '') throw new InvalidDestinationError(String(s), 'empty');
+  if (typeof s !== 'string' || s === '') throw new InvalidDestinationError(textOf(s), 'empty');
   const colon = s.indexOf(':');
   const transport = colon < 0 ? '' : s.slice(0, colon);
   if (transport !== 'oci' && transport !== 'oci-archive') {

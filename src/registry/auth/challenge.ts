@@ -53,7 +53,8 @@ export function parseWWWAuthenticate(header: string | string[] | undefined): Cha
           while (i < s.length && s[i] !== ',') i++;
           val = s.slice(vs, i).trim();
         }
-        current.params[name.toLowerCase()] = val;
+        // Defined, not assigned: assigning `__proto__` would try to set the prototype and drop the parameter.
+        Object.defineProperty(current.params, name.toLowerCase(), { value: val, enumerable: true, writable: true, configurable: true });
       } else {
         // A new challenge (a token68 after the scheme, used by no registry, is skipped).
         if (start === i) i++;

@@ -24,11 +24,18 @@ export function parseNextLink(link: string | string[] | undefined): string | und
   return undefined;
 }
 
-/** `Content-Range: bytes a-b/total` (total may be `*`). */
+/**
+ * `Content-Range: bytes a-b/total` (total may be `*`). A number of 2^53 or more has no exact double: it is no
+ * parse, rather than a rounded value that could pass for the range asked for.
+ */
 export function parseContentRange(v: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
   const m = v && /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim());
   if (!m) return undefined;
-  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  const total = m[3] === '*' ? undefined : Number(m[3]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || (total !== undefined && !Number.isSafeInteger(total))) return undefined;
+  return { start, end, total };
 }
 
 /**

@@ -483,6 +483,7 @@ describe('default cache directory', () => {
     expect(resolveCacheDir('/flag', { MOTE_CACHE_DIR: '/m' })).toBe('/flag');
     expect(resolveCacheDir('rel', { MOTE_CACHE_DIR: '/m' }, '/cwd')).toBe('/cwd/rel');
     expect(resolveCacheDir(undefined, { MOTE_CACHE_DIR: '/m' })).toBe('/m');
+    expect(() => resolveCacheDir('', { MOTE_CACHE_DIR: '/m' })).toThrow(expect.objectContaining({ code: 'ERR_MOTE_INVALID_ARGUMENT' }));
   });
 
   it('is what the CLI uses: MOTE_CACHE_DIR, XDG_CACHE_HOME, HOME, and --cache over all of them', () => {
@@ -505,6 +506,33 @@ describe('default cache directory', () => {
     const flagged = path.join(base, 'flag');
     const du = mote(['--cache', flagged, '--json', 'du'], { env: cases[0]![0] });
     expect(parseJson(du.out).cache).toBe(flagged);
+  });
+});
+
+describe('explicit but empty paths are usage errors, never the default', () => {
+  it('--cache "" (in every position and form) exits 2 and creates no cache; an empty $MOTE_CACHE_DIR still means unset', () => {
+    const home = freshDir('home');
+    const env = isolatedEnv({ HOME: home });
+    const defaultDir = path.join(home, '.cache', 'motecache');
+    for (const args of [['--cache', '', 'du'], ['du', '--cache', ''], ['--cache=', '--json', 'ls'], ['--cache', '', 'put', '-'], ['--cache', '', 'prune', '--max-size', '0']]) {
+      const r = mote(args, { env, input: 'x' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(ExitCode.Usage);
+      expect(r.stderr).toContain('--cache');
+      expect(existsSync(defaultDir), args.join(' ')).toBe(false);
+    }
+    const json = mote(['--json', '--cache', '', 'du'], { env });
+    expect(parseJson<{ error: { code: string } }>(json.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    const du = mote(['--json', 'du'], { env: { ...env, MOTE_CACHE_DIR: '' } });
+    expect(du.code, du.stderr).toBe(0);
+    expect(parseJson(du.out).cache).toBe(defaultDir);
+  });
+
+  it('get -o "" exits 2 and writes nothing to stdout', () => {
+    const data = randomBytes(1000);
+    expect(m(['put', fileWith(data)]).code).toBe(0);
+    const r = m(['get', sha256(data), '-o', '']);
+    expect(r.code, r.stderr).toBe(ExitCode.Usage);
+    expect(r.stdout.length).toBe(0);
   });
 });
 

@@ -36,11 +36,19 @@ export async function readCapped(body: Readable, cap: number): Promise<Buffer | 
 }
 
 /**
- * Reads a whole (capped) body: `undefined` if longer than `cap`. A body that fails is a RegistryProtocolError,
- * an abort (during the read, or one that won the race with its end) the project's AbortError: never undici's
- * raw errors or a DOMException.
+ * Reads a whole body of at most `cap` bytes. Longer (by its declared length, or as it arrives) is a
+ * RegistryProtocolError that says so: the caller never mistakes a huge answer for an empty or malformed one. A body
+ * that fails is a RegistryProtocolError, an abort (during the read, or one that won the race with its end) the
+ * project's AbortError: never undici's raw errors or a DOMException.
  */
-export async function readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer | undefined> {
+export async function readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer> {
+  const tooLarge = (): RegistryProtocolError =>
+    new RegistryProtocolError(`${what}: the answer is over the ${cap}-byte limit`, { registry, status: res.status });
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > cap) {
+    discard(res.body);
+    throw tooLarge();
+  }
   let buf: Buffer | undefined;
   try {
     buf = await raceSignal(readCapped(res.body, cap), signal);
@@ -50,6 +58,7 @@ export async function readBody(res: Response, cap: number, signal: AbortSignal |
     throw new RegistryProtocolError(`${what}: the body failed: ${(err as Error).message}`, { registry, status: res.status, cause: err });
   }
   throwIfAborted(signal);
+  if (buf === undefined) throw tooLarge();
   return buf;
 }
 

@@ -151,11 +151,17 @@ export class Transport {
    */
   async #authenticate(s: Send, res: Response, sent: Prepared): Promise<void> {
     const learnt = this.#p.auth.learn(s.registry, res.headers['www-authenticate']);
+    if (!learnt.usable) {
+      // What is wrong is the challenge, whatever credentials there are: the error says so.
+      const refused = await errorFrom(s, res, learnt.problem);
+      if (!learnt.malformed) throw refused;
+      throw new RegistryProtocolError(refused.message, { registry: s.registry, status: res.status, registryCode: refused.registryCode });
+    }
     let retryWithAuth: boolean;
     try {
       // The credential lookup reads the auth file and may throw (a malformed file): the body is released
       // first in that case, or it would hold its connection (and the signal's listener) indefinitely.
-      retryWithAuth = learnt && !(await this.#p.auth.cannotAuthenticate(s.registry, s.repository));
+      retryWithAuth = !(await this.#p.auth.cannotAuthenticate(s.registry, s.repository));
     } catch (err) {
       discard(res.body);
       throw err;

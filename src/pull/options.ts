@@ -33,5 +33,9 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
   if (options.placement !== undefined && options.placement !== 'link' && options.placement !== 'copy') {
     throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
   }
+  // A caller's client has its own credentials and TLS policy: these options would be silently ignored.
+  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined)) {
+    throw new InvalidArgumentError('pull: insecure and authFile configure the client pull makes; with your own client, give them to it instead');
+  }
   return { platform, concurrency: n ?? DEFAULT_CONCURRENCY, placement: options.placement ?? 'link' };
 }

@@ -58,12 +58,16 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
     if (ownClient) await client?.close().catch(() => {});
   };
   try {
-    await local.initialize();
+    // The client first: it checks an explicit auth file, whose failure must come before the store is touched.
     // Loaded here, not at import: `import 'motecache'` and the CLI's other commands never load the registry layer.
     if (!client) {
       const { RegistryClient } = await import('../registry/client.js');
-      client = new RegistryClient({ ...(options.insecure && { insecure: options.insecure }), ...(options.authFile && { authFile: options.authFile }) });
+      client = new RegistryClient({
+        ...(options.insecure && { insecure: options.insecure }),
+        ...(options.authFile !== undefined && { authFile: options.authFile }),
+      });
     }
+    await local.initialize();
     try {
       blobInfo = await blobInfoCacheFor(local);
     } catch {

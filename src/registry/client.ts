@@ -7,6 +7,7 @@
  * first request (see `transport/origin.ts`), so importing motecache stays fast.
  */
 import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors.js';
 import { callSafely } from '../internal/listeners.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import * as blobApi from './api/blobs.js';
@@ -45,8 +46,19 @@ export class RegistryClient {
     const insecure = [...(o.insecure ?? [])];
     // The user's listener is called safely: its failure is not the request's.
     const emit = (e: RegistryEvent) => callSafely(o.onEvent, e);
-    const credentials: CredentialSource | undefined =
-      o.credentials === false ? undefined : (o.credentials ?? new FileCredentialSource({ authFile: o.authFile }));
+    if (o.authFile !== undefined && o.credentials !== undefined) {
+      throw new InvalidArgumentError('RegistryClient: give either credentials or authFile, not both (one of them would be ignored)');
+    }
+    let credentials: CredentialSource | undefined;
+    if (o.credentials === false) credentials = undefined;
+    else if (o.credentials !== undefined) credentials = o.credentials;
+    else {
+      const files = new FileCredentialSource({ authFile: o.authFile });
+      // A file the caller named is read now: missing, unreadable or malformed is their error, found before any
+      // request, not only once some registry happens to ask for credentials (or never, for anonymous pulls).
+      if (o.authFile !== undefined) files.check();
+      credentials = files;
+    }
     const auth = new Authenticator(
       (args) => fetchToken(this.#transport, args),
       async (registry, repository) => credentials?.get(registry, repository),

@@ -70,7 +70,12 @@ export interface RegistryClientOptions {
    * `false`: anonymous only.
    */
   credentials?: CredentialSource | false;
-  /** An auth file (Docker `config.json` or containers `auth.json` format) to use instead of the defaults. */
+  /**
+   * An auth file (Docker `config.json` or containers `auth.json` format) to use instead of the defaults. Read when
+   * the client is built: a missing, unreadable or malformed file (or `''`) throws `InvalidCredentialsError` from the
+   * constructor, before any request. It is re-read when it changes, like the defaults. Not together with
+   * `credentials` (`InvalidArgumentError`).
+   */
   authFile?: string;
   /**
    * Hosts (`host` or `host:port`) that may be reached over plain HTTP or TLS without verification. Loopback

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
 import { formatSize } from '../size.js';
@@ -15,9 +15,15 @@ interface PullCliOptions {
   copy?: boolean;
 }
 
-/** `--insecure` may be repeated, and each value may list several hosts separated by commas. */
+/**
+ * `--insecure` may be repeated, and each value may list several hosts separated by commas. A value that names no
+ * host (`--insecure "$HOST"` with `$HOST` unset) is a usage error: ignoring it would leave the user believing a host
+ * was allowed.
+ */
 function collectHosts(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((h) => h.trim()).filter((h) => h !== '')];
+  const hosts = value.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (hosts.length === 0) throw new CommanderArgumentError('names no host');
+  return [...previous, ...hosts];
 }
 
 function parseConcurrency(value: string | undefined): number | undefined {

@@ -30,8 +30,11 @@ export interface PullSession {
   emit(e: PullProgressEvent): void;
 }
 
-/** Opens what a pull needs; `close()` releases it all (the client only if the session made it). */
-export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: () => Promise<void> }> {
+/**
+ * Opens what a pull needs; `close()` releases it all (the client only if the session made it). `close(true)` after
+ * a failure drops the session's own client at once, with whatever it still has in flight (see `RegistryClient.destroy`).
+ */
+export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: (abandon?: boolean) => Promise<void> }> {
   const given = options.cache instanceof FileMoteCache ? options.cache : undefined;
   // A caller's store that reads through a fallback of its own would count the fallback's motes as "already here"
   // (never bringing them into the store, nor verifying them on the way): the pull then works on the same directory,
@@ -52,10 +55,10 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
   const ownClient = options.client === undefined;
   let client = options.client;
   let blobInfo: StoreBlobInfoCache | undefined;
-  const close = async (): Promise<void> => {
+  const close = async (abandon = false): Promise<void> => {
+    if (ownClient) await (abandon ? client?.destroy() : client?.close())?.catch(() => {});
     await blobInfo?.close().catch(() => {});
     if (ownStore) await local.close().catch(() => {});
-    if (ownClient) await client?.close().catch(() => {});
   };
   try {
     // The client first: it checks an explicit auth file, whose failure must come before the store is touched.
@@ -88,7 +91,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
     };
     return { session, close };
   } catch (err) {
-    await close();
+    await close(true);
     throw err;
   }
 }

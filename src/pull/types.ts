@@ -41,6 +41,12 @@ export interface PullOptions {
    */
   placement?: BlobPlacement;
   signal?: AbortSignal;
+  /**
+   * The whole pull's deadline, in milliseconds: past it, the pull stops (as `signal` would stop it) and rejects with
+   * `PullTimeoutError` (`ERR_PULL_TIMEOUT`, category `unavailable`). Default: none (each request and body is still
+   * bounded by the client's timeouts, retries and minimum transfer rate).
+   */
+  deadlineMs?: number;
   onProgress?: (event: PullProgressEvent) => void;
 }
 

@@ -22,6 +22,7 @@ import { FileCredentialSource } from './auth/credential-sources.js';
 import { fetchToken } from './auth/token.js';
 import { RateLimiter } from './transport/limiter.js';
 import { Origins } from './transport/origin.js';
+import { resolveMinTransferRate } from './transport/rate-guard.js';
 import { Transport } from './transport/request.js';
 import { resolveRetryOptions } from './transport/retry.js';
 import type {
@@ -72,6 +73,7 @@ export class RegistryClient {
       insecure,
       userAgent: o.userAgent,
       emit,
+      minRate: resolveMinTransferRate(o.minTransferRate),
     });
   }
 
@@ -152,8 +154,17 @@ export class RegistryClient {
     return uploadApi.mountBlob(this.#transport, repo, digest, fromRepo, options);
   }
 
-  /** Closes every connection. The client cannot be used afterwards. */
+  /** Closes every connection, once the requests in flight are done. The client cannot be used afterwards. */
   close(): Promise<void> {
     return this.#origins.close();
+  }
+
+  /**
+   * Closes every connection now: requests and bodies in flight fail (a body being read errors). For a caller that
+   * gives up (an abort, a deadline) while something still reads through this client, where `close()` would wait
+   * for it. The client cannot be used afterwards.
+   */
+  destroy(): Promise<void> {
+    return this.#origins.close(true);
   }
 }

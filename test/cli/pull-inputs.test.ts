@@ -149,3 +149,37 @@ describe.skipIf(reason)('mote pull: a registry whose auth challenge is unusable'
     }
   });
 });
+
+describe.skipIf(reason)('mote pull --timeout', () => {
+  it('a registry still trickling at the deadline: exit 7, ERR_PULL_TIMEOUT, promptly, nothing written; --json error shape', async () => {
+    proxy.rule = (r) => (r.method === 'GET' && r.path.includes('/blobs/') ? { trickle: { bytes: 1, everyMs: 20 } } : 'pass');
+    try {
+      for (const json of [false, true]) {
+        const dest = fresh('layout');
+        const r = await mote(['pull', `${proxy.host}/team/app:v1`, '--to', `oci:${dest}`, '--cache', fresh('cache'), '--timeout', '1s', ...(json ? ['--json'] : [])]);
+        expect(r.code, r.err).toBe(7);
+        expect(r.err).toContain('ERR_PULL_TIMEOUT');
+        if (json) expect(JSON.parse(r.err)).toMatchObject({ error: { code: 'ERR_PULL_TIMEOUT', message: expect.stringContaining('deadline of 1 s') } });
+        expect(r.out).toBe('');
+        expect(fs.existsSync(dest)).toBe(false);
+        expect(r.ms).toBeLessThan(30_000); // about 1 s plus start-up; far below what the trickle would take
+      }
+    } finally {
+      proxy.rule = () => 'pass';
+    }
+  });
+
+  it('a generous timeout does not get in the way; a bad one is a usage error before anything is fetched', async () => {
+    const ok = await mote(['pull', `${proxy.host}/team/app:v1`, '--to', `oci:${fresh('layout')}`, '--cache', fresh('cache'), '--timeout', '10m']);
+    expect(ok.code, ok.err).toBe(0);
+    proxy.requests.length = 0;
+    for (const bad of ['', '0', '-1s', 'soon', '5 fortnights', '1000h']) {
+      const cache = fresh('cache');
+      const r = await mote(['pull', `${proxy.host}/team/app:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--timeout', bad]);
+      expect(r.code, `${bad}: ${r.err}`).toBe(2);
+      expect(r.err).toContain('--timeout');
+      expect(fs.existsSync(cache)).toBe(false);
+    }
+    expect(proxy.requests).toEqual([]);
+  });
+});

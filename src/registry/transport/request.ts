@@ -14,6 +14,7 @@ import { header } from './headers.js';
 import { mayFollow, transportFor } from './hosts.js';
 import type { RateLimiter } from './limiter.js';
 import type { Origins } from './origin.js';
+import type { ResolvedMinTransferRate } from './rate-guard.js';
 import { safeUrl } from './redact.js';
 import { errorFrom, tlsFailure, unavailable } from './response-errors.js';
 import { decideRetry, isRetryableError, isRetryableStatus, parseRetryAfter, type ResolvedRetryOptions } from './retry.js';
@@ -33,6 +34,8 @@ export interface TransportParts {
   userAgent: string | undefined;
   /** Reports events; must not throw (the client isolates the user's listener). */
   emit: (e: RegistryEvent) => void;
+  /** The slowest a response body may arrive; handed to whoever reads it with the response. Undefined: off. */
+  minRate?: ResolvedMinTransferRate | undefined;
 }
 
 /** The headers one attempt sends, and the credential among them (to drop it if the registry refuses it). */
@@ -98,7 +101,7 @@ export class Transport {
         if (isRetryableError(err) && (await this.#backOff(s, attempt, undefined, event))) continue;
         throw unavailable(s, method, shown(url), attempt, err);
       }
-      const res: Response = { status: raw.statusCode, headers: raw.headers as Headers, body: raw.body, url };
+      const res: Response = { status: raw.statusCode, headers: raw.headers as Headers, body: raw.body, url, minRate: this.#p.minRate };
       const status = res.status;
       this.#p.emit({ type: 'response', method, url: shown(url), status, attempt, durationMs: performance.now() - started });
 

@@ -509,6 +509,42 @@ describe('default cache directory', () => {
   });
 });
 
+describe('--json: warnings are JSON too, never plain text', () => {
+  /** A cache whose index cannot be opened: the store goes on without it and warns (MOTECACHE_INDEX). */
+  function cacheWithBrokenIndex(): string {
+    const dir = freshDir('broken-index');
+    expect(mote(['--cache', dir, 'du']).code).toBe(0);
+    for (const f of readdirSync(path.join(dir, '.mote')).filter((f) => f.startsWith('index.db'))) rmSync(path.join(dir, '.mote', f), { recursive: true });
+    mkdirSync(path.join(dir, '.mote', 'index.db'));
+    return dir;
+  }
+  const jsonLines = (text: string): Array<Record<string, unknown>> => text.split('\n').filter((l) => l !== '').map((l) => parseJson(l));
+
+  it('a store warning, with --json before or after the command: one document on stdout, JSON lines on stderr', () => {
+    const dir = cacheWithBrokenIndex();
+    for (const args of [['--json', '--cache', dir, 'du'], ['--cache', dir, 'du', '--json']]) {
+      const r = mote(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseJson(r.out)).toMatchObject({ count: 0 });
+      const lines = jsonLines(r.stderr);
+      expect(lines.length, r.stderr).toBeGreaterThan(0);
+      expect(lines[0]).toMatchObject({ warning: { code: 'MOTECACHE_INDEX', message: expect.stringContaining('cannot be opened') } });
+      expect(r.stderr).not.toContain('(node:');
+    }
+    // Without --json the warning still reaches a person, as Node prints it.
+    expect(mote(['--cache', dir, 'du']).stderr).toContain('MOTECACHE_INDEX');
+  });
+
+  it('a failing command: its error and the warnings, all JSON lines', () => {
+    const dir = cacheWithBrokenIndex();
+    const r = mote(['--json', '--cache', dir, 'get', ZERO_DIGEST]);
+    expect(r.code).toBe(ExitCode.NotFound);
+    const lines = jsonLines(r.stderr);
+    expect(lines.some((l) => (l.warning as { code?: string } | undefined)?.code === 'MOTECACHE_INDEX'), r.stderr).toBe(true);
+    expect(lines.filter((l) => 'error' in l)).toEqual([{ error: { code: 'ERR_MOTE_NOT_FOUND', message: expect.any(String) } }]);
+  });
+});
+
 describe('explicit but empty paths are usage errors, never the default', () => {
   it('--cache "" (in every position and form) exits 2 and creates no cache; an empty $MOTE_CACHE_DIR still means unset', () => {
     const home = freshDir('home');

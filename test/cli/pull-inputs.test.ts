@@ -183,3 +183,18 @@ describe.skipIf(reason)('mote pull --timeout', () => {
     expect(proxy.requests).toEqual([]);
   });
 });
+
+describe.skipIf(reason)('mote pull --json with a store that warns', () => {
+  it('an unreadable blob-info cache is rebuilt: the warning is a JSON line on stderr, stdout one document', async () => {
+    const cache = fresh('cache');
+    fs.mkdirSync(path.join(cache, '.mote'), { recursive: true });
+    fs.writeFileSync(path.join(cache, '.mote', 'blobinfo.db'), 'this is not a SQLite database, and it is long enough to be read as one '.repeat(20));
+    const r = await mote(['pull', `${proxy.host}/team/app:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ digest: app.digest });
+    const lines = r.err.split('\n').filter((l) => l !== '');
+    expect(lines.length, r.err).toBeGreaterThan(0);
+    for (const l of lines) expect(JSON.parse(l), l).toMatchObject({ warning: { code: expect.stringMatching(/^MOTECACHE_/) } });
+    expect(lines.map((l) => (JSON.parse(l) as { warning: { code: string } }).warning.code)).toContain('MOTECACHE_BLOBINFO_REBUILT');
+  });
+});

@@ -16,8 +16,8 @@ import { CommanderError } from 'commander';
  * |      | descriptor, an unsafe `oci-archive`                                                          |
  * | 5    | no space left on the device holding the cache                                                |
  * | 6    | the registry refused the credentials or denied access                                        |
- * | 7    | the registry is unreachable, unavailable, rate limiting us, or needs an insecure connection  |
- * |      | that was not allowed                                                                         |
+ * | 7    | the registry is unreachable, unavailable, rate limiting us, too slow (under the minimum      |
+ * |      | transfer rate), needs an insecure connection that was not allowed; `pull --timeout` passed   |
  * | 130  | interrupted (SIGINT); a second SIGINT exits at once                                          |
  *
  * An error with no mapping of its own (e.g. the store's `ERR_MOTE_FETCH_FAILED`) takes its `cause`'s exit code
@@ -59,6 +59,8 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_INVALID_CREDENTIALS: ExitCode.Usage,
   ERR_REGISTRY_UNAVAILABLE: ExitCode.RegistryUnavailable,
   ERR_REGISTRY_RATE_LIMITED: ExitCode.RegistryUnavailable,
+  ERR_REGISTRY_TOO_SLOW: ExitCode.RegistryUnavailable,
+  ERR_PULL_TIMEOUT: ExitCode.RegistryUnavailable,
   ERR_REGISTRY_INSECURE: ExitCode.RegistryUnavailable,
   ENOSPC: ExitCode.NoSpace,
   EDQUOT: ExitCode.NoSpace,

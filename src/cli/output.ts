@@ -40,8 +40,27 @@ function oneLine(s: string): string {
 }
 
 /**
+ * In JSON mode nothing on stderr is plain text: Node's own printing of process warnings (`(node:PID) Warning: …`)
+ * is replaced by `{"warning":{"code","name","message"}}` lines through `out`. Returns a function putting Node's
+ * printing back (after pending warnings, emitted on a later tick, have been delivered).
+ */
+export function routeWarningsAsJson(out: Output): () => void {
+  const previous = process.listeners('warning');
+  for (const l of previous) process.off('warning', l);
+  const onWarning = (w: Error): void => out.warning(w);
+  process.on('warning', onWarning);
+  return () => {
+    setImmediate(() => {
+      process.off('warning', onWarning);
+      for (const l of previous) process.on('warning', l);
+    });
+  };
+}
+
+/**
  * Where a command's results go. In JSON mode a command writes exactly one JSON document to stdout (via
- * {@link Output.result}) and errors go to stderr as `{"error":{"code":...,"message":...}}`; in human mode results
+ * {@link Output.result}), errors go to stderr as `{"error":{"code":...,"message":...}}` and warnings as
+ * `{"warning":{...}}` lines (see {@link routeWarningsAsJson}); in human mode results
  * are plain lines on stdout, notes go to stderr (unless quiet), and errors are `mote: CODE: message` on stderr.
  */
 export class Output {
@@ -71,6 +90,13 @@ export class Output {
   /** A note for humans on stderr; dropped in JSON and quiet modes. */
   note(text: string): void {
     if (!this.json && !this.quiet) this.stderr.write(`mote: ${text}\n`);
+  }
+
+  /** A process warning (`process.emitWarning`: the store's, a dependency's) as one JSON line on stderr. */
+  warning(w: Error): void {
+    const code = (w as { code?: unknown }).code;
+    const doc = { warning: { ...(typeof code === 'string' && { code }), name: w.name, message: oneLine(w.message) } };
+    this.stderr.write(`${JSON.stringify(doc)}\n`);
   }
 
   /** Reports a failure on stderr in the mode's format. */

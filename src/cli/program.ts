@@ -12,7 +12,7 @@ import { registerVerify } from './commands/verify.js';
 import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { Output } from './output.js';
+import { Output, routeWarningsAsJson } from './output.js';
 
 function packageVersion(): string {
   try {
@@ -30,7 +30,7 @@ export function createProgram(shared: Shared): Command {
     .description('content-addressed on-disk blob cache for OCI tooling')
     .version(packageVersion(), '-V, --version')
     .option('--cache <dir>', 'cache directory (default: $MOTE_CACHE_DIR, else $XDG_CACHE_HOME/motecache, else ~/.cache/motecache)')
-    .option('--json', 'machine-readable output: one JSON document on stdout; errors as {"error":{code,message}} on stderr')
+    .option('--json', 'machine-readable output: one JSON document on stdout; errors as {"error":{code,message}}, warnings as {"warning":{...}} lines on stderr')
     .option('-q, --quiet', 'no progress bars or notes on stderr')
     .exitOverride()
     // Errors are reported by run(), in the format --json asks for; help and version still print as usual.
@@ -40,7 +40,8 @@ export function createProgram(shared: Shared): Command {
       'after',
       '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size), 3 not found,\n' +
         '4 integrity (digest/size mismatch, corrupt motes found by verify), 5 no space,\n' +
-        '6 registry refused credentials or access, 7 registry unreachable, unavailable or rate limited, 130 interrupted.',
+        '6 registry refused credentials or access, 7 registry unreachable, unavailable, rate limited or too slow\n' +
+        '(or pull --timeout passed), 130 interrupted.',
     );
   registerPut(program, shared);
   registerGet(program, shared);
@@ -89,6 +90,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSigint);
 
   const program = createProgram({ signal: controller.signal });
+  let restoreWarnings: (() => void) | undefined;
+  // Decided once the command line is parsed (--json may come after the command), before the command runs.
+  program.hook('preAction', (_program, action) => {
+    if (action.optsWithGlobals<{ json?: boolean }>().json === true) restoreWarnings ??= routeWarningsAsJson(new Output(true, false));
+  });
   try {
     await program.parseAsync(argv as string[]);
     if (stdoutFailure === undefined) return ExitCode.Ok;
@@ -105,5 +111,6 @@ export async function run(argv: readonly string[]): Promise<number> {
     return code;
   } finally {
     process.off('SIGINT', onSigint);
+    restoreWarnings?.();
   }
 }

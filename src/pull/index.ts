@@ -20,3 +20,4 @@ export {
   type BlobPlacement,
 } from './destination/index.js';
 export { UnsafeArchiveError, InvalidDestinationError } from './errors.js';
+export { PullTimeoutError, MAX_DEADLINE_MS } from './deadline.js';

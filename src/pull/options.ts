@@ -1,6 +1,7 @@
 /** Every default and bound of `pull`, and the checks of its options (all before anything is fetched). */
 import { InvalidArgumentError } from '../errors.js';
 import { formatPlatform, hostPlatform, parsePlatform, type PlatformSpec } from '../oci/platform.js';
+import { MAX_DEADLINE_MS } from './deadline.js';
 import type { BlobPlacement } from './destination/blob-source.js';
 import type { PullOptions } from './types.js';
 
@@ -26,6 +27,8 @@ export interface ResolvedPullOptions {
   platform: PlatformSpec | undefined;
   concurrency: number;
   placement: BlobPlacement;
+  /** The whole pull's deadline; undefined: none. */
+  deadlineMs: number | undefined;
 }
 
 export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
@@ -43,5 +46,13 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
   if (options.placement !== undefined && options.placement !== 'link' && options.placement !== 'copy') {
     throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
   }
-  return { platform, concurrency: n ?? DEFAULT_CONCURRENCY, placement: options.placement ?? 'link' };
+  // A caller's client has its own credentials and TLS policy: these options would be silently ignored.
+  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined)) {
+    throw new InvalidArgumentError('pull: insecure and authFile configure the client pull makes; with your own client, give them to it instead');
+  }
+  const d = options.deadlineMs;
+  if (d !== undefined && (!Number.isSafeInteger(d) || d < 1 || d > MAX_DEADLINE_MS)) {
+    throw new InvalidArgumentError(`pull: deadlineMs must be a whole number of milliseconds from 1 to ${MAX_DEADLINE_MS}, got ${String(d)}`);
+  }
+  return { platform, concurrency: n ?? DEFAULT_CONCURRENCY, placement: options.placement ?? 'link', deadlineMs: d };
 }

@@ -16,7 +16,8 @@ import { inspectArchive, writeOciArchive } from './destination/oci-archive.js';
 import { inspectLayoutDir, writeOciLayout } from './destination/oci-dir.js';
 import { formatDestination, normalizeDestination, parseDestination, type PullDestination } from './destination/parse.js';
 import { fetchBlobs } from './blobs.js';
-import { resolvePullOptions } from './options.js';
+import { resolvePullOptions, type ResolvedPullOptions } from './options.js';
+import { deadlineError, deadlineSignal } from './deadline.js';
 import { resolveImage } from './resolve.js';
 import { openSession } from './session.js';
 import type { PullOptions, PullResult } from './types.js';
@@ -30,14 +31,26 @@ export function defaultPullCacheDir(): string {
 export async function pull(reference: string | Reference, destination: string | PullDestination, options: PullOptions = {}): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const dest = normalizeDestination(typeof destination === 'string' ? parseDestination(destination) : destination);
+  const resolved = resolvePullOptions(options);
+  // From here on the pull runs under the deadline too: every wait below ends when either signal fires.
+  const { signal, deadline } = deadlineSignal(options.signal, resolved.deadlineMs);
+  try {
+    return await pullWithin(ref, dest, { ...options, ...(signal && { signal }) }, resolved);
+  } catch (err) {
+    throw deadlineError(unwrapFetchError(err), ref.toString(), resolved.deadlineMs, deadline, options.signal);
+  }
+}
+
+async function pullWithin(ref: Reference, dest: PullDestination, options: PullOptions, resolved: ResolvedPullOptions): Promise<PullResult> {
+  const { platform, concurrency, placement } = resolved;
   const tag = dest.tag ?? ref.tag;
-  const { platform, concurrency, placement } = resolvePullOptions(options);
   throwIfAborted(options.signal);
   // An unusable destination fails now, before anything is downloaded.
   if (dest.transport === 'oci') await inspectLayoutDir(dest.path);
   else await inspectArchive(dest.path);
 
   const { session: s, close } = await openSession(ref, options);
+  let failed = true;
   try {
     const fetchedBefore = s.source.bytesFetched;
     // 1. The reference, the platform, the manifests; 2. their configs and layers, into the store.
@@ -76,10 +89,11 @@ export async function pull(reference: string | Reference, destination: string | 
       tracker: { total: s.tracker.total, deduplicated: s.tracker.deduplicated, count: s.tracker.count },
     };
     if (image.platform !== undefined) result.platform = image.platform;
+    failed = false;
     return result;
-  } catch (err) {
-    throw unwrapFetchError(err);
   } finally {
-    await close();
+    // A failed pull abandons what its own client still has in flight (a download another flight no longer waits
+    // for, a trickling body): closing gracefully would wait for it, past any deadline.
+    await close(failed);
   }
 }

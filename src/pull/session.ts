@@ -33,8 +33,11 @@ export interface PullSession {
   emit(e: PullProgressEvent): void;
 }
 
-/** Opens what a pull needs; `close()` releases it all (the client only if the session made it). */
-export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: () => Promise<void> }> {
+/**
+ * Opens what a pull needs; `close()` releases it all (the client only if the session made it). `close(true)` after
+ * a failure drops the session's own client at once, with whatever it still has in flight (see `RegistryClient.destroy`).
+ */
+export async function openSession(ref: Reference, options: PullOptions): Promise<{ session: PullSession; close: (abandon?: boolean) => Promise<void> }> {
   const given = options.cache instanceof FileMoteCache ? options.cache : undefined;
   // A caller's store that reads through a fallback of its own would count the fallback's motes as "already here"
   // (never bringing them into the store, nor verifying them on the way): the pull then works on the same directory,
@@ -56,19 +59,23 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
   let client = options.client;
   let blobInfo: StoreBlobInfoCache | undefined;
   let lease: MoteLease | undefined;
-  const close = async (): Promise<void> => {
+  const close = async (abandon = false): Promise<void> => {
     lease?.release();
+    if (ownClient) await (abandon ? client?.destroy() : client?.close())?.catch(() => {});
     await blobInfo?.close().catch(() => {});
     if (ownStore) await local.close().catch(() => {});
-    if (ownClient) await client?.close().catch(() => {});
   };
   try {
-    await local.initialize();
+    // The client first: it checks an explicit auth file, whose failure must come before the store is touched.
     // Loaded here, not at import: `import 'motecache'` and the CLI's other commands never load the registry layer.
     if (!client) {
       const { RegistryClient } = await import('../registry/client.js');
-      client = new RegistryClient({ ...(options.insecure && { insecure: options.insecure }), ...(options.authFile && { authFile: options.authFile }) });
+      client = new RegistryClient({
+        ...(options.insecure && { insecure: options.insecure }),
+        ...(options.authFile !== undefined && { authFile: options.authFile }),
+      });
     }
+    await local.initialize();
     try {
       blobInfo = await blobInfoCacheFor(local);
     } catch {
@@ -91,7 +98,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
     };
     return { session, close };
   } catch (err) {
-    await close();
+    await close(true);
     throw err;
   }
 }

@@ -17,11 +17,17 @@ export type PullProgressEvent =
 export interface PullOptions {
   /** The store, or its directory. Default: the CLI's (`$MOTE_CACHE_DIR`, else `$XDG_CACHE_HOME/motecache`, else `~/.cache/motecache`). */
   cache?: FileMoteCache | string;
-  /** A registry client to use (and not close). Default: one made from `insecure` and `authFile`, closed at the end. */
+  /**
+   * A registry client to use (and not close). Default: one made from `insecure` and `authFile`, closed at the end;
+   * giving those with a client of your own is an `InvalidArgumentError` (they would be ignored).
+   */
   client?: RegistryClient;
   /** Hosts that may be reached over plain HTTP or unverified TLS (see `RegistryClientOptions.insecure`). */
   insecure?: readonly string[];
-  /** Credentials file (Docker `config.json` / containers `auth.json`) instead of the default lookup. */
+  /**
+   * Credentials file (Docker `config.json` / containers `auth.json`) instead of the default lookup. Checked before
+   * any request: missing, unreadable or malformed is an `InvalidCredentialsError`.
+   */
   authFile?: string;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */
   platform?: string | PlatformSpec;
@@ -35,6 +41,12 @@ export interface PullOptions {
    */
   placement?: BlobPlacement;
   signal?: AbortSignal;
+  /**
+   * The whole pull's deadline, in milliseconds: past it, the pull stops (as `signal` would stop it) and rejects with
+   * `PullTimeoutError` (`ERR_PULL_TIMEOUT`, category `unavailable`). Default: none (each request and body is still
+   * bounded by the client's timeouts, retries and minimum transfer rate).
+   */
+  deadlineMs?: number;
   onProgress?: (event: PullProgressEvent) => void;
 }
 

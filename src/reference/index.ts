@@ -4,7 +4,7 @@
  */
 import { InvalidDigestError, InvalidReferenceError } from '../errors.js';
 import { parseDigest } from '../digest/index.js';
-import { MAX_NAME_LENGTH, isValidPathComponent, isValidRegistryHost, isValidTag } from '../oci/names.js';
+import { MAX_NAME_LENGTH, isValidPathComponent, isValidTag, registryHostProblem } from '../oci/names.js';
 
 /** The registry a reference without one names. */
 export const DEFAULT_REGISTRY = 'docker.io';
@@ -68,7 +68,8 @@ function validateParts(
   parts: { registry: string; repository: string; tag?: string | undefined; digest?: string | undefined },
 ): void {
   const name = `${parts.registry}/${parts.repository}`;
-  if (!isValidRegistryHost(parts.registry)) throw new InvalidReferenceError(display, `invalid registry ${JSON.stringify(parts.registry)}`);
+  const hostProblem = registryHostProblem(parts.registry);
+  if (hostProblem) throw new InvalidReferenceError(display, `invalid registry ${JSON.stringify(parts.registry)}: ${hostProblem}`);
   validateRepository(display, parts.repository);
   if (name.length > MAX_NAME_LENGTH) throw new InvalidReferenceError(display, `name longer than ${MAX_NAME_LENGTH} characters`);
   if (parts.tag !== undefined && !isValidTag(parts.tag)) throw new InvalidReferenceError(display, `invalid tag ${JSON.stringify(parts.tag)}`);

@@ -7,6 +7,7 @@
  * first request (see `transport/origin.ts`), so importing motecache stays fast.
  */
 import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors.js';
 import { callSafely } from '../internal/listeners.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import * as blobApi from './api/blobs.js';
@@ -21,6 +22,7 @@ import { FileCredentialSource } from './auth/credential-sources.js';
 import { fetchToken } from './auth/token.js';
 import { RateLimiter } from './transport/limiter.js';
 import { Origins } from './transport/origin.js';
+import { resolveMinTransferRate } from './transport/rate-guard.js';
 import { Transport } from './transport/request.js';
 import { resolveRetryOptions } from './transport/retry.js';
 import type {
@@ -45,8 +47,19 @@ export class RegistryClient {
     const insecure = [...(o.insecure ?? [])];
     // The user's listener is called safely: its failure is not the request's.
     const emit = (e: RegistryEvent) => callSafely(o.onEvent, e);
-    const credentials: CredentialSource | undefined =
-      o.credentials === false ? undefined : (o.credentials ?? new FileCredentialSource({ authFile: o.authFile }));
+    if (o.authFile !== undefined && o.credentials !== undefined) {
+      throw new InvalidArgumentError('RegistryClient: give either credentials or authFile, not both (one of them would be ignored)');
+    }
+    let credentials: CredentialSource | undefined;
+    if (o.credentials === false) credentials = undefined;
+    else if (o.credentials !== undefined) credentials = o.credentials;
+    else {
+      const files = new FileCredentialSource({ authFile: o.authFile });
+      // A file the caller named is read now: missing, unreadable or malformed is their error, found before any
+      // request, not only once some registry happens to ask for credentials (or never, for anonymous pulls).
+      if (o.authFile !== undefined) files.check();
+      credentials = files;
+    }
     const auth = new Authenticator(
       (args) => fetchToken(this.#transport, args),
       async (registry, repository) => credentials?.get(registry, repository),
@@ -60,6 +73,7 @@ export class RegistryClient {
       insecure,
       userAgent: o.userAgent,
       emit,
+      minRate: resolveMinTransferRate(o.minTransferRate),
     });
   }
 
@@ -140,8 +154,17 @@ export class RegistryClient {
     return uploadApi.mountBlob(this.#transport, repo, digest, fromRepo, options);
   }
 
-  /** Closes every connection. The client cannot be used afterwards. */
+  /** Closes every connection, once the requests in flight are done. The client cannot be used afterwards. */
   close(): Promise<void> {
     return this.#origins.close();
+  }
+
+  /**
+   * Closes every connection now: requests and bodies in flight fail (a body being read errors). For a caller that
+   * gives up (an abort, a deadline) while something still reads through this client, where `close()` would wait
+   * for it. The client cannot be used afterwards.
+   */
+  destroy(): Promise<void> {
+    return this.#origins.close(true);
   }
 }

@@ -63,6 +63,28 @@ export class RegistryUnavailableError extends RegistryError {
   }
 }
 
+/**
+ * A response body arrived slower than the client's minimum transfer rate (`minTransferRate`): fewer than `bytes`
+ * in `windowMs` while it was being read. `unavailable`: the registry (or the network to it) cannot serve us now.
+ */
+export class RegistryTooSlowError extends RegistryError {
+  /** The minimum: bytes per window. */
+  readonly bytes: number;
+  readonly windowMs: number;
+  /** Bytes that arrived in the window that fell short. */
+  readonly received: number;
+  constructor(what: string, details: { registry: string; status?: number | undefined; bytes: number; windowMs: number; received: number }) {
+    super(
+      'ERR_REGISTRY_TOO_SLOW',
+      `${what}: too slow: ${details.received} bytes arrived in ${details.windowMs / 1000} s, under the minimum of ${details.bytes} (minTransferRate)`,
+      { registry: details.registry, status: details.status, category: ErrorCategory.Unavailable },
+    );
+    this.bytes = details.bytes;
+    this.windowMs = details.windowMs;
+    this.received = details.received;
+  }
+}
+
 /** The registry answered something the protocol does not allow (bad headers, wrong length, unparsable JSON). */
 export class RegistryProtocolError extends RegistryError {
   constructor(message: string, details: Details) {

@@ -10,6 +10,7 @@ export type {
   RegistryEvent,
   RetryOptions,
   RateLimitOptions,
+  MinTransferRate,
   RegistryClientOptions,
   Credential,
   CredentialSource,
@@ -20,6 +21,7 @@ export {
   RegistryNotFoundError,
   RegistryRateLimitError,
   RegistryUnavailableError,
+  RegistryTooSlowError,
   RegistryProtocolError,
   RegistryInsecureError,
   RegistryRangeError,
@@ -39,4 +41,5 @@ export {
   type AuthFileContents,
 } from './auth/auth-file.js';
 export { apiHost, isLoopbackHost, transportFor, DOCKER_HUB_API_HOST, type TransportDecision } from './transport/hosts.js';
+export { MIN_TRANSFER_RATE_DEFAULTS } from './options.js';
 export { RegistryMoteCache, type RegistryMoteCacheOptions, type TransferEvent } from './registry-cache.js';

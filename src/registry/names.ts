@@ -4,7 +4,7 @@
  */
 import { InvalidReferenceError } from '../errors.js';
 import { parseDigest } from '../digest/index.js';
-import { isValidRegistryHost, isValidRepository, isValidTag } from '../oci/names.js';
+import { isValidRepository, isValidTag, registryHostProblem } from '../oci/names.js';
 import { parseReference } from '../reference/index.js';
 import type { RepositoryName } from './types.js';
 
@@ -16,7 +16,8 @@ export function toRepositoryName(repo: RepositoryName | string): RepositoryName 
   }
   if (typeof repo !== 'object' || repo === null) throw new InvalidReferenceError(repo, 'not a repository');
   if (!isValidRepository(repo.repository)) throw new InvalidReferenceError(repo.repository, 'invalid repository name');
-  if (!isValidRegistryHost(repo.registry)) throw new InvalidReferenceError(`${String(repo.registry)}/${repo.repository}`, 'invalid registry');
+  const hostProblem = registryHostProblem(repo.registry);
+  if (hostProblem) throw new InvalidReferenceError(`${String(repo.registry)}/${repo.repository}`, `invalid registry: ${hostProblem}`);
   return { registry: repo.registry, repository: repo.repository };
 }
 

@@ -8,6 +8,20 @@ import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 
 /** Response headers, and each chunk of a body, may take this long: a stalled registry fails instead of hanging. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * The slowest a response body may arrive (`minTransferRate`, as curl's `--speed-limit`/`--speed-time`): fewer than
+ * `bytes` in `windowMs` fails it with `RegistryTooSlowError`. `DEFAULT_TIMEOUT_MS` bounds the wait for each chunk
+ * only, so a registry trickling a byte every few seconds would otherwise keep a pull alive indefinitely. About
+ * 1 KiB/s over a minute: a GPRS-class link, below which a layer takes days. The window is longer than the chunk
+ * timeout on purpose: a body that stops altogether is a stall (that timeout, and the pull-through download resumes
+ * it); one that keeps trickling is too slow (final). Time the reader is not reading (backpressure) never counts.
+ */
+export const MIN_TRANSFER_RATE_DEFAULTS = {
+  /** Bytes that must arrive within each window. */
+  bytes: 64 * 1024,
+  /** The window, in milliseconds. */
+  windowMs: 60_000,
+} as const;
 /** Connections per origin: enough to pull layers in parallel without looking like a flood to the registry. */
 export const DEFAULT_CONNECTIONS = 8;
 /** How long the HTTPS probe of an insecure registry may take before plain HTTP is assumed. */

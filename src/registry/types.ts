@@ -53,6 +53,13 @@ export interface RetryOptions {
   maxRetryAfterMs?: number;
 }
 
+export interface MinTransferRate {
+  /** Bytes that must arrive within each window. Default 64 KiB. */
+  bytes?: number;
+  /** The window. Default 60 s. */
+  windowMs?: number;
+}
+
 export interface RateLimitOptions {
   /** Steady requests per second per host. Default 100. */
   requestsPerSecond?: number;
@@ -70,7 +77,12 @@ export interface RegistryClientOptions {
    * `false`: anonymous only.
    */
   credentials?: CredentialSource | false;
-  /** An auth file (Docker `config.json` or containers `auth.json` format) to use instead of the defaults. */
+  /**
+   * An auth file (Docker `config.json` or containers `auth.json` format) to use instead of the defaults. Read when
+   * the client is built: a missing, unreadable or malformed file (or `''`) throws `InvalidCredentialsError` from the
+   * constructor, before any request. It is re-read when it changes, like the defaults. Not together with
+   * `credentials` (`InvalidArgumentError`).
+   */
   authFile?: string;
   /**
    * Hosts (`host` or `host:port`) that may be reached over plain HTTP or TLS without verification. Loopback
@@ -84,6 +96,11 @@ export interface RegistryClientOptions {
   connections?: number;
   /** Time to wait for response headers, and for each chunk of a body. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * The slowest a response body may arrive: fewer than `bytes` in `windowMs` (while it is being read) fails it with
+   * `RegistryTooSlowError`. Default 64 KiB per 60 s (`MIN_TRANSFER_RATE_DEFAULTS`); `false` turns it off.
+   */
+  minTransferRate?: MinTransferRate | false;
   userAgent?: string;
   onEvent?: (event: RegistryEvent) => void;
 }

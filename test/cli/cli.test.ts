@@ -504,6 +504,7 @@ describe('default cache directory', () => {
     expect(resolveCacheDir('/flag', { MOTE_CACHE_DIR: '/m' })).toBe('/flag');
     expect(resolveCacheDir('rel', { MOTE_CACHE_DIR: '/m' }, '/cwd')).toBe('/cwd/rel');
     expect(resolveCacheDir(undefined, { MOTE_CACHE_DIR: '/m' })).toBe('/m');
+    expect(() => resolveCacheDir('', { MOTE_CACHE_DIR: '/m' })).toThrow(expect.objectContaining({ code: 'ERR_MOTE_INVALID_ARGUMENT' }));
   });
 
   it('is what the CLI uses: MOTE_CACHE_DIR, XDG_CACHE_HOME, HOME, and --cache over all of them', () => {
@@ -526,6 +527,69 @@ describe('default cache directory', () => {
     const flagged = path.join(base, 'flag');
     const du = mote(['--cache', flagged, '--json', 'du'], { env: cases[0]![0] });
     expect(parseJson(du.out).cache).toBe(flagged);
+  });
+});
+
+describe('--json: warnings are JSON too, never plain text', () => {
+  /** A cache whose index cannot be opened: the store goes on without it and warns (MOTECACHE_INDEX). */
+  function cacheWithBrokenIndex(): string {
+    const dir = freshDir('broken-index');
+    expect(mote(['--cache', dir, 'du']).code).toBe(0);
+    for (const f of readdirSync(path.join(dir, '.mote')).filter((f) => f.startsWith('index.db'))) rmSync(path.join(dir, '.mote', f), { recursive: true });
+    mkdirSync(path.join(dir, '.mote', 'index.db'));
+    return dir;
+  }
+  const jsonLines = (text: string): Array<Record<string, unknown>> => text.split('\n').filter((l) => l !== '').map((l) => parseJson(l));
+
+  it('a store warning, with --json before or after the command: one document on stdout, JSON lines on stderr', () => {
+    const dir = cacheWithBrokenIndex();
+    for (const args of [['--json', '--cache', dir, 'du'], ['--cache', dir, 'du', '--json']]) {
+      const r = mote(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseJson(r.out)).toMatchObject({ count: 0 });
+      const lines = jsonLines(r.stderr);
+      expect(lines.length, r.stderr).toBeGreaterThan(0);
+      expect(lines[0]).toMatchObject({ warning: { code: 'MOTECACHE_INDEX', message: expect.stringContaining('cannot be opened') } });
+      expect(r.stderr).not.toContain('(node:');
+    }
+    // Without --json the warning still reaches a person, as Node prints it.
+    expect(mote(['--cache', dir, 'du']).stderr).toContain('MOTECACHE_INDEX');
+  });
+
+  it('a failing command: its error and the warnings, all JSON lines', () => {
+    const dir = cacheWithBrokenIndex();
+    const r = mote(['--json', '--cache', dir, 'get', ZERO_DIGEST]);
+    expect(r.code).toBe(ExitCode.NotFound);
+    const lines = jsonLines(r.stderr);
+    expect(lines.some((l) => (l.warning as { code?: string } | undefined)?.code === 'MOTECACHE_INDEX'), r.stderr).toBe(true);
+    expect(lines.filter((l) => 'error' in l)).toEqual([{ error: { code: 'ERR_MOTE_NOT_FOUND', message: expect.any(String) } }]);
+  });
+});
+
+describe('explicit but empty paths are usage errors, never the default', () => {
+  it('--cache "" (in every position and form) exits 2 and creates no cache; an empty $MOTE_CACHE_DIR still means unset', () => {
+    const home = freshDir('home');
+    const env = isolatedEnv({ HOME: home });
+    const defaultDir = path.join(home, '.cache', 'motecache');
+    for (const args of [['--cache', '', 'du'], ['du', '--cache', ''], ['--cache=', '--json', 'ls'], ['--cache', '', 'put', '-'], ['--cache', '', 'prune', '--max-size', '0']]) {
+      const r = mote(args, { env, input: 'x' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(ExitCode.Usage);
+      expect(r.stderr).toContain('--cache');
+      expect(existsSync(defaultDir), args.join(' ')).toBe(false);
+    }
+    const json = mote(['--json', '--cache', '', 'du'], { env });
+    expect(parseJson<{ error: { code: string } }>(json.stderr).error.code).toBe('ERR_MOTE_INVALID_ARGUMENT');
+    const du = mote(['--json', 'du'], { env: { ...env, MOTE_CACHE_DIR: '' } });
+    expect(du.code, du.stderr).toBe(0);
+    expect(parseJson(du.out).cache).toBe(defaultDir);
+  });
+
+  it('get -o "" exits 2 and writes nothing to stdout', () => {
+    const data = randomBytes(1000);
+    expect(m(['put', fileWith(data)]).code).toBe(0);
+    const r = m(['get', sha256(data), '-o', '']);
+    expect(r.code, r.stderr).toBe(ExitCode.Usage);
+    expect(r.stdout.length).toBe(0);
   });
 });
 

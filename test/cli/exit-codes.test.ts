@@ -18,7 +18,8 @@ import {
 } from '../../src/errors.js';
 import { InvalidDestinationError, UnsafeArchiveError } from '../../src/pull/errors.js';
 import { PlatformNotFoundError } from '../../src/oci/errors.js';
-import { RegistryAuthError, RegistryNotFoundError, RegistryProtocolError, RegistryRateLimitError, RegistryUnavailableError } from '../../src/registry/errors.js';
+import { RegistryAuthError, RegistryNotFoundError, RegistryProtocolError, RegistryRateLimitError, RegistryTooSlowError, RegistryUnavailableError } from '../../src/registry/errors.js';
+import { PullTimeoutError } from '../../src/pull/deadline.js';
 
 const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
 
@@ -44,6 +45,9 @@ describe('exit codes and error descriptions', () => {
     expect(exitCodeFor(new AbortError())).toBe(130);
     const signal = AbortSignal.abort();
     expect(exitCodeFor(signal.reason)).toBe(130); // a DOMException, whose code is a number
+    // A registry too slow for the minimum transfer rate, and a pull past its --timeout: unavailable, 7.
+    expect(exitCodeFor(new RegistryTooSlowError('blob r/x@d', { registry: 'r', bytes: 10, windowMs: 1000, received: 1 }))).toBe(7);
+    expect(exitCodeFor(new PullTimeoutError('r/x:1', 1000, new AbortError()))).toBe(7);
   });
 
   it('describes errors as a stable code and a one-line message', () => {

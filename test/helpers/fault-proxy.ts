@@ -1,6 +1,7 @@
 /**
  * FaultInjectingProxy: a hand-written HTTP reverse proxy in front of a REAL registry, for the faults a real
- * registry cannot be made to produce on demand: 429/503 answers, connections dropped mid-blob, slow responses.
+ * registry cannot be made to produce on demand: 429/503 answers, connections dropped mid-blob, slow responses,
+ * bodies trickled a few bytes at a time.
  * Everything else passes through untouched (method, path+query, headers, bodies streamed both ways).
  *
  * The `Host` header is kept as the proxy's own, so the registry's absolute `Location` URLs (upload sessions) point
@@ -16,7 +17,13 @@ export type FaultAction =
   /** Forward; send the registry's status and headers and the first N body bytes, then destroy the connection. */
   | { dropAfterBytes: number }
   /** Wait, then forward. */
-  | { delayMs: number };
+  | { delayMs: number }
+  /**
+   * Forward; send the registry's status and headers, the first `afterBytes` (default 0) body bytes as they come (on
+   * the next tick), then `bytes` bytes every `everyMs`: a registry (or a link) that trickles, never stalling long enough for a chunk
+   * timeout to notice.
+   */
+  | { trickle: { afterBytes?: number; bytes: number; everyMs: number } };
 
 export interface FaultRequestInfo {
   /** 0-based, in arrival order. */
@@ -61,6 +68,7 @@ function describeAction(a: FaultAction): string {
   if (a === 'pass') return 'pass';
   if ('status' in a) return `status:${a.status}`;
   if ('dropAfterBytes' in a) return `drop:${a.dropAfterBytes}`;
+  if ('trickle' in a) return `trickle:${a.trickle.bytes}/${a.trickle.everyMs}ms`;
   return `delay:${a.delayMs}`;
 }
 
@@ -136,6 +144,7 @@ export class FaultInjectingProxy {
     }
     if (action !== 'pass' && 'delayMs' in action) await new Promise((r) => setTimeout(r, action.delayMs));
     const dropAfter = action !== 'pass' && 'dropAfterBytes' in action ? action.dropAfterBytes : undefined;
+    const trickle = action !== 'pass' && 'trickle' in action ? action.trickle : undefined;
 
     const upstream = http.request({
       host: this.targetHost,
@@ -165,6 +174,10 @@ export class FaultInjectingProxy {
     upstream.on('response', (up) => {
       record.status = up.statusCode;
       res.writeHead(up.statusCode ?? 502, up.statusMessage, forwardable(up.headers));
+      if (trickle) {
+        this.trickle(up, res, record, trickle);
+        return;
+      }
       if (dropAfter === undefined) {
         up.on('data', (c: Buffer) => (record.bytesSent += c.length));
         up.on('error', fail);
@@ -204,6 +217,45 @@ export class FaultInjectingProxy {
       // A body shorter than N is delivered whole; the response then ends normally.
       up.on('end', () => !dropped && res.end());
       up.on('error', fail);
+    });
+  }
+
+  /** Sends `up`'s body to `res` as the trickle action says; stops when either side goes away. */
+  private trickle(up: http.IncomingMessage, res: http.ServerResponse, record: ProxiedRequest, t: { afterBytes?: number; bytes: number; everyMs: number }): void {
+    let queued = Buffer.alloc(0);
+    let ended = false;
+    let first = t.afterBytes ?? 0;
+    up.on('data', (c: Buffer) => {
+      queued = Buffer.concat([queued, c]);
+      if (queued.length > 1 << 20) up.pause(); // enough held back; taken again as the queue drains
+    });
+    up.on('end', () => (ended = true));
+    up.on('error', () => res.destroy());
+    const send = (n: number): void => {
+      const part = queued.subarray(0, n);
+      queued = queued.subarray(part.length);
+      if (part.length > 0) {
+        record.bytesSent += part.length;
+        res.write(part);
+      }
+      if (queued.length < 1 << 19) up.resume();
+      if (ended && queued.length === 0) {
+        clearInterval(timer);
+        res.end();
+      }
+    };
+    const timer = setInterval(() => {
+      if (first > 0 && queued.length > 0) {
+        const n = Math.min(first, queued.length);
+        first -= n;
+        send(n);
+        return;
+      }
+      send(t.bytes);
+    }, t.everyMs);
+    res.on('close', () => {
+      clearInterval(timer);
+      up.destroy();
     });
   }
 

@@ -14,7 +14,8 @@ import { PlatformNotFoundError } from '../../src/oci/errors.js';
 import { readLayoutIndex } from '../../src/pull/destination/oci-dir.js';
 import { REF_NAME_ANNOTATION } from '../../src/oci/image-layout.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { RegistryAuthError, RegistryNotFoundError } from '../../src/registry/errors.js';
+import { InvalidCredentialsError, RegistryAuthError, RegistryNotFoundError } from '../../src/registry/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { makeImage, type BuiltImage } from '../helpers/images.js';
 import { FaultInjectingProxy } from '../helpers/fault-proxy.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
@@ -373,6 +374,39 @@ describe.skipIf(reason)('pull (registry with Basic auth)', () => {
       authFile: authFile(secured.username!, secured.password!),
     });
     expect(r.blobs).toBe(3);
+  });
+
+  it('an explicit auth file that cannot be used fails before any request and before the cache is made', async () => {
+    const proxy = await FaultInjectingProxy.start(secured.host);
+    try {
+      const dir = fresh('auth');
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'bad.json'), '{"auths": ');
+      for (const file of [path.join(dir, 'missing.json'), path.join(dir, 'bad.json'), dir, '']) {
+        const cache = fresh('cache');
+        const dest = fresh('layout');
+        const err = await pull(`${proxy.host}/private/small:v1`, `oci:${dest}`, { cache, authFile: file }).catch((e: unknown) => e);
+        expect(err, file).toBeInstanceOf(InvalidCredentialsError);
+        expect(fs.existsSync(cache), file).toBe(false);
+        expect(fs.existsSync(dest), file).toBe(false);
+      }
+      expect(proxy.requests).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('insecure or authFile beside a client of your own: InvalidArgumentError, not silently ignored', async () => {
+    const client = new RegistryClient();
+    try {
+      for (const extra of [{ authFile: authFile(secured.username!, secured.password!) }, { insecure: ['elsewhere:5000'] }]) {
+        await expect(pull(`${secured.host}/private/small:v1`, `oci:${fresh('layout')}`, { cache: fresh('cache'), client, ...extra })).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it('wrong credentials: RegistryAuthError, no destination', async () => {

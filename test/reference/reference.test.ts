@@ -23,6 +23,10 @@ describe('parseReference: valid references, normalised', () => {
     ['[::1]:5000/x', { registry: '[::1]:5000', repository: 'x', tag: 'latest' }, '[::1]:5000/x:latest'],
     ['127.0.0.1:5000/x/y', { registry: '127.0.0.1:5000', repository: 'x/y', tag: 'latest' }, '127.0.0.1:5000/x/y:latest'],
     [`r.io/x:${'T'.repeat(128)}`, { registry: 'r.io', repository: 'x', tag: 'T'.repeat(128) }, `r.io/x:${'T'.repeat(128)}`],
+    ['localhost:1/x', { registry: 'localhost:1', repository: 'x', tag: 'latest' }, 'localhost:1/x:latest'],
+    ['localhost:65535/x', { registry: 'localhost:65535', repository: 'x', tag: 'latest' }, 'localhost:65535/x:latest'],
+    ['[2001:db8::1]/x', { registry: '[2001:db8::1]', repository: 'x', tag: 'latest' }, '[2001:db8::1]/x:latest'],
+    ['[::ffff:127.0.0.1]:5000/x', { registry: '[::ffff:127.0.0.1]:5000', repository: 'x', tag: 'latest' }, '[::ffff:127.0.0.1]:5000/x:latest'],
   ];
   for (const [input, parts, canonical] of table) {
     it(input, () => {
@@ -86,6 +90,16 @@ describe('parseReference: invalid references', () => {
     ['two @', `alpine@${DIG}@${DIG}`],
     ['bad registry', '-bad.io/x'],
     ['bad port', 'r.io:port/x'],
+    ['port 0', 'localhost:0/x'],
+    ['port past 65535', 'localhost:99999/x'],
+    ['port 65536', 'r.io:65536/x:v1'],
+    ['port with a leading zero', 'localhost:05000/x'],
+    ['port of six digits', `r.io:000443/x@${DIG}`],
+    ['empty port', 'localhost:/x'],
+    ['bracketed non-IPv6', '[abc]:5000/x'],
+    ['bracketed IPv6 with two ::', '[1::2::3]:5000/x'],
+    ['IPv6 port 0', '[::1]:0/x'],
+    ['dotted numbers that are no IPv4 address', '999.1.1.1:5000/x'],
     ['name too long', `r.io/${'a'.repeat(260)}`],
     ['only a tag', ':latest'],
     // Found by test/properties/names.test.ts: hosts the grammar allowed but no URL can hold, which failed at the
@@ -114,6 +128,13 @@ describe('parseReference: invalid references', () => {
     for (const host of ['localhost:5000', '127.0.0.1:5000', '[::1]:5000', '[fe80::1]', 'r.io:65535', 'My-Registry.example.com']) {
       expect(parseReference(`${host}/x`).registry).toBe(host);
     }
+  });
+
+  it('a bad port or address is refused by the grammar, saying what is wrong (never a URL error later)', () => {
+    expect(() => parseReference('localhost:99999/x')).toThrow(/port 99999 is not a port \(1 to 65535/);
+    expect(() => parseReference('localhost:0/x')).toThrow(/port 0 is not a port/);
+    expect(() => parseReference('[1::2::3]/x')).toThrow(/not an IPv6 address/);
+    expect(() => new Reference({ registry: 'localhost:0', repository: 'x' })).toThrow(InvalidReferenceError);
   });
 
   it('the Reference constructor validates too', () => {

@@ -339,9 +339,10 @@ describe.skipIf(skip)('RegistryClient: htpasswd Basic auth', () => {
   it('a 401 whose credential lookup throws (auth file broken mid-run) releases its body: no listener or connection held', async () => {
     const file = authFileFor(scratch.dir, reg.host, reg.username!, reg.password!);
     const good = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, '{"auths": {"broken": ');
     // One connection: a response body left unreleased would keep it from serving the next request.
     const c = new RegistryClient({ authFile: file, connections: 1, timeoutMs: 10_000 });
+    // Broken after the client was built (which checks an explicit file): found when the registry asks.
+    fs.writeFileSync(file, '{"auths": {"broken": ');
     const ac = new AbortController();
     await expect(c.tags(`${reg.host}/basic/app`, { signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_INVALID_CREDENTIALS' });
     // undici removes its abort listener when the body closes; the client's own races remove theirs on settling.

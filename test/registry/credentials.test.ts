@@ -10,7 +10,9 @@ import {
   normalizeRegistryHost,
   parseAuthFile,
   lookupCredential,
+  RegistryClient,
 } from '../../src/registry/index.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -177,6 +179,38 @@ describe('FileCredentialSource', () => {
     await expect(new FileCredentialSource({ authFile: path.join(d, 'missing.json') }).get('r.example')).rejects.toMatchObject({
       code: 'ERR_INVALID_CREDENTIALS',
     });
+  });
+
+  it('an explicit auth file is checked when the client is built; default locations may be missing', async () => {
+    scratch = makeTempDir();
+    const d = scratch.dir;
+    fs.writeFileSync(path.join(d, 'malformed.json'), '{"auths": {"r.example": {"auth": "not base64!"}}}');
+    fs.writeFileSync(path.join(d, 'not-json.json'), 'nope');
+    for (const [file, says] of [
+      [path.join(d, 'missing.json'), 'does not exist'],
+      [path.join(d, 'malformed.json'), 'not base64'],
+      [path.join(d, 'not-json.json'), 'not valid JSON'],
+      [d, 'cannot be read (EISDIR)'],
+      ['', 'name is empty'],
+    ] as const) {
+      let err: unknown;
+      try {
+        new RegistryClient({ authFile: file });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, file).toBeInstanceOf(InvalidCredentialsError);
+      expect((err as Error).message, file).toContain(says);
+      expect(() => new FileCredentialSource({ authFile: file }).check(), file).toThrow(InvalidCredentialsError);
+    }
+    // Both ways of giving credentials: one would be ignored.
+    expect(() => new RegistryClient({ authFile: path.join(d, 'missing.json'), credentials: false })).toThrow(InvalidArgumentError);
+    // The default lookup: nothing there is fine, at build time and when asked.
+    const home = path.join(d, 'home');
+    const defaults = new FileCredentialSource({ env: {}, homedir: home });
+    expect(() => defaults.check()).not.toThrow();
+    expect(await defaults.get('r.example')).toBeUndefined();
+    await new RegistryClient().close();
   });
 
   it('re-reads the file when its mtime changes', async () => {

@@ -63,6 +63,8 @@ const hexOf = (d: string): string => d.slice('sha256:'.length);
 interface Fault {
   /** Fail the stream with an error once it has served this many bytes. */
   cutAfter?: number;
+  /** The error of `cutAfter` (default: a connection reset). */
+  cutError?: Error;
   /** Flip the byte at this absolute position. */
   corruptAt?: number;
   /** End the stream (without error) once it has served this many bytes. */
@@ -113,7 +115,7 @@ class FaultyFallback implements MoteProvider {
         if (fault.cutAfter !== undefined) n = Math.min(n, fault.cutAfter - sent);
         if (fault.endAfter !== undefined) n = Math.min(n, fault.endAfter - sent);
         if (n <= 0) {
-          if (fault.cutAfter !== undefined && sent >= fault.cutAfter) throw Object.assign(new Error('connection reset (FaultyFallback)'), { code: 'ECONNRESET' });
+          if (fault.cutAfter !== undefined && sent >= fault.cutAfter) throw fault.cutError ?? Object.assign(new Error('connection reset (FaultyFallback)'), { code: 'ECONNRESET' });
           return;
         }
         const chunk = Buffer.from(data.subarray(pos, pos + n));
@@ -124,7 +126,7 @@ class FaultyFallback implements MoteProvider {
         await new Promise((r) => setImmediate(r));
         yield chunk;
       }
-      if (fault.cutAfter !== undefined && sent >= fault.cutAfter) throw Object.assign(new Error('connection reset (FaultyFallback)'), { code: 'ECONNRESET' });
+      if (fault.cutAfter !== undefined && sent >= fault.cutAfter) throw fault.cutError ?? Object.assign(new Error('connection reset (FaultyFallback)'), { code: 'ECONNRESET' });
     }
     return Readable.from(gen());
   }
@@ -417,7 +419,7 @@ describe('populate from a fallback, in one process', () => {
     expect(heard[1]).toBeGreaterThan(0);
   });
 
-  it('errors the fallback already retried are not retried again when opening; the same code mid-stream is resumed', async () => {
+  it('errors the fallback already retried are not retried again, opening or mid-stream; an interruption mid-stream is resumed', async () => {
     const { data, digest } = await seed(MIB);
     const fb = new FaultyRangeFallback(source);
     const cache = open(fb);
@@ -429,6 +431,18 @@ describe('populate from a fallback, in one process', () => {
       await expect(cache.get(digest)).rejects.toMatchObject({ code });
       expect(fb.calls.length, code).toBe(1);
     }
+    // Mid-stream too (a registry body under its minimum transfer rate: resuming a trickle would never end); the
+    // bytes received are good and stay for a later resume.
+    fb.calls.length = 0;
+    const slow = Object.assign(new Error('too slow (ERR_REGISTRY_TOO_SLOW)'), { code: 'ERR_REGISTRY_TOO_SLOW', category: 'unavailable' });
+    fb.faults = [{ cutAfter: 200_000, cutError: slow }];
+    await expect(cache.get(digest)).rejects.toMatchObject({ code: 'ERR_REGISTRY_TOO_SLOW' });
+    expect(fb.calls).toEqual([{ method: 'moteReaderFrom', offset: 0 }]);
+    expect(fs.statSync(partialPath(root, digest)).size).toBe(200_000);
+    fb.calls.length = 0;
+    expect((await cache.get(digest)).equals(data)).toBe(true);
+    expect(fb.calls).toEqual([{ method: 'moteReaderFrom', offset: 200_000 }]);
+    await cache.removeMote(digest);
     // A short body mid-stream (a registry's ERR_REGISTRY_PROTOCOL) is an interruption: resumed.
     fb.calls.length = 0;
     fb.faults = [{ endAfter: 300_000 }];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { MoteNotFoundError } from '../../errors.js';
+import { InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
 import { counted, createProgress, progressEnabled, type Progress } from '../progress.js';
@@ -53,6 +53,8 @@ export function registerGet(program: Command, shared: Shared): void {
     .action(async (digest: string, opts: GetOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       parseDigest(digest);
+      // `-o ""` (`-o "$OUT"` with `$OUT` unset) names no file: writing the bytes to stdout instead is not what was asked.
+      if (opts.output === '') throw new InvalidArgumentError('--output: the file name is empty (use - for stdout)');
       const toFile = opts.output !== undefined && opts.output !== '-';
       const written = await withCache(ctx, { verifyOnRead: opts.verify ? 'always' : 'never' }, async (cache) => {
         const info = await cache.find(digest);

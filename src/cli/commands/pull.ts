@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
+import { parseDuration } from '../duration.js';
 import { formatSize } from '../size.js';
 import { commandContext, type CommandContext, type Shared } from '../context.js';
 
@@ -13,11 +14,18 @@ interface PullCliOptions {
   authfile?: string;
   concurrency?: string;
   copy?: boolean;
+  timeout?: string;
 }
 
-/** `--insecure` may be repeated, and each value may list several hosts separated by commas. */
+/**
+ * `--insecure` may be repeated, and each value may list several hosts separated by commas. A value that names no
+ * host (`--insecure "$HOST"` with `$HOST` unset) is a usage error: ignoring it would leave the user believing a host
+ * was allowed.
+ */
 function collectHosts(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((h) => h.trim()).filter((h) => h !== '')];
+  const hosts = value.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (hosts.length === 0) throw new CommanderArgumentError('names no host');
+  return [...previous, ...hosts];
 }
 
 function parseConcurrency(value: string | undefined): number | undefined {
@@ -97,11 +105,13 @@ export function registerPull(program: Command, shared: Shared): void {
     .option('--authfile <file>', 'credentials file (Docker config.json or containers auth.json format)')
     .option('--concurrency <n>', 'blobs to download at once (default 4)')
     .option('--copy', 'copy blobs into an oci: layout instead of hard-linking them from the cache (same filesystem only)')
+    .option('--timeout <duration>', 'give up on the whole pull after this long (90, 90s, 10m, 1h): exit 7, nothing written')
     .action(async (reference: string, opts: PullCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       const concurrency = parseConcurrency(opts.concurrency);
       // Loaded here, not at start-up: `mote --version` and the other commands never pay for the registry layer.
-      const { pull } = await import('../../pull/index.js');
+      const { pull, MAX_DEADLINE_MS } = await import('../../pull/index.js');
+      const deadlineMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout', MAX_DEADLINE_MS);
       const bars = progressBars(ctx);
       let result: PullResult;
       try {
@@ -113,6 +123,7 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(opts.insecure && { insecure: opts.insecure }),
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
           ...(concurrency !== undefined && { concurrency }),
+          ...(deadlineMs !== undefined && { deadlineMs }),
           ...(opts.copy && { placement: 'copy' as const }),
           ...(bars && { onProgress: bars.onProgress }),
         });

@@ -7,7 +7,7 @@ import { DEFAULT_MEDIA_TYPE, mediaTypeOfContentType } from '../../oci/media-type
 import { repositoryScope } from '../auth/authenticator.js';
 import { RegistryNotFoundError, RegistryProtocolError, RegistryRangeError } from '../errors.js';
 import { toRepositoryName } from '../names.js';
-import { BoundedBody, discard } from '../transport/body.js';
+import { BoundedBody, discard, slowBodyPolicy } from '../transport/body.js';
 import { header, parseContentRange } from '../transport/headers.js';
 import type { Transport } from '../transport/request.js';
 import { errorFrom } from '../transport/response-errors.js';
@@ -131,6 +131,7 @@ export async function getBlob(t: Transport, repo: RepositoryName | string, diges
     onBytes: options.onBytes,
     shortError: (delivered, cause) => fail(`the body ended after ${delivered} of ${deliver} bytes`, cause),
     mapError: () => (signal?.aborted ? new AbortError(signal.reason) : undefined),
+    slow: slowBodyPolicy(res, s.what, registry),
   });
   return { body, size, offset, length: deliver };
 }

@@ -46,13 +46,8 @@ export async function getManifest(t: Transport, repo: RepositoryName | string, t
   const s = manifestSend('GET', registry, repository, tagOrDigest, options.signal);
   const res = await t.send(s);
   if (res.status !== 200) throw await errorFrom(s, res);
-  const declared = Number(header(res.headers, 'content-length'));
-  if (Number.isFinite(declared) && declared > MAX_MANIFEST_BYTES) {
-    discard(res.body);
-    throw new RegistryProtocolError(`${s.what}: ${declared} bytes is over the ${MAX_MANIFEST_BYTES}-byte manifest limit`, { registry, status: 200 });
-  }
+  // Over the manifest limit (declared, or as it arrives): a RegistryProtocolError saying so.
   const bytes = await readBody(res, MAX_MANIFEST_BYTES, options.signal, s.what, registry);
-  if (!bytes) throw new RegistryProtocolError(`${s.what}: over the ${MAX_MANIFEST_BYTES}-byte manifest limit`, { registry, status: 200 });
   let digest: string | undefined;
   if (kind === 'digest') digest = verifyBytes(bytes, { digest: tagOrDigest });
   // The registry's claim is checked in every case, even when the bytes already matched the digest asked for.

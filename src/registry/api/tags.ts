@@ -56,9 +56,9 @@ export async function tags(t: Transport, repo: RepositoryName | string, options:
     const buf = await readBody(res, MAX_JSON_BYTES, options.signal, s.what, registry);
     let doc: { tags?: unknown };
     try {
-      doc = JSON.parse(buf?.toString('utf8') ?? '') as { tags?: unknown };
+      doc = JSON.parse(buf.toString('utf8')) as { tags?: unknown };
     } catch {
-      throw new RegistryProtocolError(`${s.what}: the tag list is not JSON (or larger than ${MAX_JSON_BYTES} bytes)`, { registry, status: res.status });
+      throw new RegistryProtocolError(`${s.what}: the tag list is not JSON`, { registry, status: res.status });
     }
     // Valid JSON is not necessarily an object: `null`, `[]` or `"x"` would otherwise escape as a TypeError.
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {

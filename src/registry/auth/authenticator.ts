@@ -14,6 +14,12 @@ export function repositoryScope(repository: string, actions: 'pull' | 'pull,push
   return `repository:${repository}:${actions}`;
 }
 
+/** How much of an unusable `WWW-Authenticate` value an error quotes: enough to see what is wrong with it. */
+const MAX_CHALLENGE_SHOWN = 200;
+
+/** What `Authenticator.learn` made of a 401's challenge. */
+export type LearntChallenge = { usable: true } | { usable: false; malformed: boolean; problem: string };
+
 /** What a token endpoint answered (the fields the Docker token spec and OAuth2 define). */
 export interface TokenResponse {
   token: string;
@@ -82,17 +88,36 @@ export class Authenticator {
   }
 
   /**
-   * Records the challenge of a 401. Returns false when nothing usable was offered (no Bearer realm, no Basic),
-   * in which case authenticating cannot help.
+   * Records the challenge of a 401, if it is one this client can answer (a Bearer challenge with a realm that is
+   * a URL, or Basic). Otherwise says what is wrong with it, so the error names the registry's challenge instead of
+   * blaming credentials the user may well have: `malformed` when the registry broke the protocol (a Bearer
+   * challenge without a usable realm, a header nothing can be read from), not when it asks for no challenge at all
+   * or only for schemes this client does not speak (`Negotiate`).
    */
-  learn(registry: string, header: string | string[] | undefined): boolean {
+  learn(registry: string, header: string | string[] | undefined): LearntChallenge {
     const challenges = parseWWWAuthenticate(header);
-    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
-    const chosen = bearer ?? basic;
-    if (!chosen) return false;
-    this.#challenges.set(registry, chosen);
-    return true;
+    const shown = JSON.stringify((Array.isArray(header) ? header.join(', ') : (header ?? '')).slice(0, MAX_CHALLENGE_SHOWN));
+    const realm = bearer?.params.realm;
+    if (bearer && realm && URL.canParse(realm)) {
+      this.#challenges.set(registry, bearer);
+      return { usable: true };
+    }
+    if (basic) {
+      this.#challenges.set(registry, basic);
+      return { usable: true };
+    }
+    if (bearer) {
+      const what = realm ? 'a realm that is not a URL' : 'no realm';
+      return { usable: false, malformed: true, problem: `the registry's Bearer challenge has ${what}: WWW-Authenticate ${shown}` };
+    }
+    if (header === undefined || (Array.isArray(header) && header.length === 0)) {
+      return { usable: false, malformed: false, problem: 'the registry sent no WWW-Authenticate challenge' };
+    }
+    if (challenges.length === 0) return { usable: false, malformed: true, problem: `the registry's challenge is unreadable: WWW-Authenticate ${shown}` };
+    const schemes = [...new Set(challenges.map((c) => JSON.stringify(c.scheme)))].join(', ');
+    return { usable: false, malformed: false, problem: `the registry asks for ${schemes} authentication, which is not supported (Bearer and Basic are)` };
   }
 
   static #key(registry: string, scopes: readonly string[]): string {

@@ -10,8 +10,11 @@ import { InvalidCredentialsError } from '../errors.js';
 import type { Credential, CredentialSource } from '../types.js';
 import { RegistryCredential, lookupCredential, normalizeRegistryHost, parseAuthFile, registryKey, type AuthFileContents } from './auth-file.js';
 
+/** A system error's code (`EISDIR`, `EACCES`) for a message: never its text, which could quote a path's content. */
+const errnoCode = (err: unknown): string => String((err as { code?: unknown }).code ?? 'unknown error');
+
 export interface AuthFileLookup {
-  /** An explicit file: used alone, and an error if it does not exist. */
+  /** An explicit file: used alone, and an error if it does not exist (`''` included: it names no file). */
   authFile?: string | undefined;
   /** Environment to read `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `DOCKER_CONFIG` from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -24,7 +27,7 @@ export interface AuthFileLookup {
  * `$DOCKER_CONFIG/config.json`, `~/.docker/config.json`. The first that exists is used.
  */
 export function authFileCandidates(lookup: AuthFileLookup = {}): string[] {
-  if (lookup.authFile) return [lookup.authFile];
+  if (lookup.authFile !== undefined) return [lookup.authFile];
   const env = lookup.env ?? process.env;
   const list: string[] = [];
   if (env.REGISTRY_AUTH_FILE) list.push(env.REGISTRY_AUTH_FILE);
@@ -47,6 +50,15 @@ export class FileCredentialSource implements CredentialSource {
     this.#lookup = { ...lookup };
   }
 
+  /**
+   * Reads the auth file now: an explicit `authFile` that is missing, unreadable or malformed throws
+   * `InvalidCredentialsError` (a default-location file may be missing; one that exists must parse). For callers
+   * that want a bad explicit file reported up front rather than when a registry first asks for credentials.
+   */
+  check(): void {
+    this.#load();
+  }
+
   /** The auth file currently in use, if any. */
   currentFile(): string | undefined {
     return this.#current()?.file;
@@ -54,13 +66,15 @@ export class FileCredentialSource implements CredentialSource {
 
   #current(): { file: string; stat: fs.Stats } | undefined {
     for (const file of authFileCandidates(this.#lookup)) {
+      if (file === '') throw new InvalidCredentialsError('the auth file name is empty');
       let stat: fs.Stats;
       try {
         stat = fs.statSync(file);
       } catch (err) {
-        if (this.#lookup.authFile) throw new InvalidCredentialsError('auth file cannot be read', { file });
-        if (isErrno(err, 'ENOENT', 'ENOTDIR')) continue;
-        throw new InvalidCredentialsError('auth file cannot be read', { file });
+        const missing = isErrno(err, 'ENOENT', 'ENOTDIR');
+        // A file the user named must be there; a default location may simply not be in use.
+        if (missing && this.#lookup.authFile === undefined) continue;
+        throw new InvalidCredentialsError(missing ? 'auth file does not exist' : `auth file cannot be read (${errnoCode(err)})`, { file });
       }
       return { file, stat };
     }
@@ -79,8 +93,8 @@ export class FileCredentialSource implements CredentialSource {
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
-    } catch {
-      throw new InvalidCredentialsError('auth file cannot be read', { file });
+    } catch (err) {
+      throw new InvalidCredentialsError(`auth file cannot be read (${errnoCode(err)})`, { file });
     }
     const contents = parseAuthFile(text, file);
     this.#cached = { file, stamp, contents };

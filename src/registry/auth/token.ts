@@ -63,10 +63,11 @@ export async function fetchToken(transport: Transport, args: FetchTokenArgs): Pr
     res = await transport.send({ registry, method: 'GET', target: u.href, headers, scopes: [], retry: true, noAuth: true, signal, what });
   }
   if (res.status !== 200) throw await errorFrom({ registry, method: 'GET', target: '', scopes: [], retry: false, what }, res, credential ? 'the token server refused the credentials' : undefined);
+  // A token answer is small: a larger one fails here saying so, not later as "no token".
   const buf = await readBody(res, MAX_ERROR_BODY_BYTES, signal, what, registry);
   let doc: unknown;
   try {
-    doc = buf && JSON.parse(buf.toString('utf8'));
+    doc = JSON.parse(buf.toString('utf8'));
   } catch {
     doc = undefined;
   }

@@ -1,11 +1,13 @@
 /**
  * Response bodies: a bounded, length-checked view of an HTTP body (for blobs), a capped reader (for manifests,
- * error documents and tokens), and discarding bodies that are not wanted.
+ * error documents and tokens), and discarding bodies that are not wanted. Both readers hold the body to the
+ * client's minimum transfer rate (`rate-guard.ts`).
  */
 import { Readable } from 'node:stream';
 import { asAbortError, raceSignal, throwIfAborted } from '../../internal/abort.js';
 import { callSafely } from '../../internal/listeners.js';
-import { RegistryProtocolError } from '../errors.js';
+import { RegistryProtocolError, RegistryTooSlowError } from '../errors.js';
+import { RateGuard, type ResolvedMinTransferRate } from './rate-guard.js';
 import type { Response } from './types.js';
 
 /** Releases a body nobody will read: destroyed, never read (a 416 body may lie about its length). */
@@ -15,13 +17,35 @@ export function discard(body: Readable | undefined): void {
   body.destroy();
 }
 
-/** Reads a whole body of at most `cap` bytes; `undefined` (and the body destroyed) if it is longer. */
-export async function readCapped(body: Readable, cap: number): Promise<Buffer | undefined> {
+/** How a body that arrives too slowly fails: the rate, and the error naming the registry and the object. */
+export interface SlowBodyPolicy {
+  rate: ResolvedMinTransferRate | undefined;
+  error: (received: number) => Error;
+}
+
+/** The policy for the body of `res`, for messages about `what` on `registry`. */
+export function slowBodyPolicy(res: Response, what: string, registry: string): SlowBodyPolicy {
+  const rate = res.minRate;
+  return {
+    rate,
+    error: (received) => new RegistryTooSlowError(what, { registry, status: res.status, bytes: rate?.bytes ?? 0, windowMs: rate?.windowMs ?? 0, received }),
+  };
+}
+
+/**
+ * Reads a whole body of at most `cap` bytes; `undefined` (and the body destroyed) if it is longer. With `slow`, a
+ * body arriving under its minimum rate is destroyed with its error, which this rejects with.
+ */
+export async function readCapped(body: Readable, cap: number, slow?: SlowBodyPolicy): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let n = 0;
+  // Read in a loop that always wants the next chunk: every window of the guard is the registry's time.
+  const guard = new RateGuard(slow?.rate, (received) => body.destroy(slow!.error(received)));
+  guard.reading();
   try {
     for await (const c of body) {
       const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+      guard.add(b.length);
       n += b.length;
       if (n > cap) {
         discard(body);
@@ -30,26 +54,37 @@ export async function readCapped(body: Readable, cap: number): Promise<Buffer | 
       chunks.push(b);
     }
   } finally {
+    guard.stop();
     if (!body.destroyed && !body.readableEnded) discard(body);
   }
   return Buffer.concat(chunks);
 }
 
 /**
- * Reads a whole (capped) body: `undefined` if longer than `cap`. A body that fails is a RegistryProtocolError,
- * an abort (during the read, or one that won the race with its end) the project's AbortError: never undici's
- * raw errors or a DOMException.
+ * Reads a whole body of at most `cap` bytes. Longer (by its declared length, or as it arrives) is a
+ * RegistryProtocolError that says so: the caller never mistakes a huge answer for an empty or malformed one. A body
+ * that fails is a RegistryProtocolError, an abort (during the read, or one that won the race with its end) the
+ * project's AbortError: never undici's raw errors or a DOMException.
  */
-export async function readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer | undefined> {
+export async function readBody(res: Response, cap: number, signal: AbortSignal | undefined, what: string, registry: string): Promise<Buffer> {
+  const tooLarge = (): RegistryProtocolError =>
+    new RegistryProtocolError(`${what}: the answer is over the ${cap}-byte limit`, { registry, status: res.status });
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > cap) {
+    discard(res.body);
+    throw tooLarge();
+  }
   let buf: Buffer | undefined;
   try {
-    buf = await raceSignal(readCapped(res.body, cap), signal);
+    buf = await raceSignal(readCapped(res.body, cap, slowBodyPolicy(res, what, registry)), signal);
   } catch (err) {
     discard(res.body);
     if (signal?.aborted) throw asAbortError(err, signal);
+    if (err instanceof RegistryTooSlowError) throw err;
     throw new RegistryProtocolError(`${what}: the body failed: ${(err as Error).message}`, { registry, status: res.status, cause: err });
   }
   throwIfAborted(signal);
+  if (buf === undefined) throw tooLarge();
   return buf;
 }
 
@@ -64,6 +99,8 @@ export interface BoundedBodyOptions {
   shortError: (delivered: number, cause?: unknown) => Error;
   /** Maps a source error (e.g. an abort) before it is reported; return undefined to use `shortError`. */
   mapError?: ((err: unknown) => Error | undefined) | undefined;
+  /** The minimum rate while this body is read, and its error. Default: none. */
+  slow?: SlowBodyPolicy | undefined;
 }
 
 /**
@@ -79,6 +116,7 @@ export class BoundedBody extends Readable {
   #delivered = 0;
   #done = false;
   readonly #o: BoundedBodyOptions;
+  readonly #guard: RateGuard;
 
   constructor(source: Readable, o: BoundedBodyOptions) {
     super();
@@ -86,6 +124,11 @@ export class BoundedBody extends Readable {
     this.#skip = o.skip;
     this.#remaining = o.length;
     this.#o = o;
+    this.#guard = new RateGuard(o.slow?.rate, (received) => {
+      if (this.#done) return;
+      this.#done = true;
+      this.destroy(o.slow!.error(received));
+    });
     source.on('data', (chunk: Buffer) => this.#onData(chunk));
     source.on('end', () => this.#finish());
     source.on('error', (err) => {
@@ -103,6 +146,7 @@ export class BoundedBody extends Readable {
     // A progress listener's failure is not the transfer's: thrown from a 'data' handler it would otherwise
     // escape as an uncaughtException and end the process (the client's onEvent is isolated the same way).
     callSafely(this.#o.onBytes, chunk.length);
+    this.#guard.add(chunk.length);
     let c = chunk;
     if (this.#skip > 0) {
       const drop = Math.min(this.#skip, c.length);
@@ -115,12 +159,16 @@ export class BoundedBody extends Readable {
     this.#delivered += c.length;
     const more = this.push(c);
     if (this.#remaining === 0) this.#complete();
-    else if (!more) this.#source.pause();
+    else if (!more) {
+      this.#source.pause();
+      this.#guard.hold(); // our reader is behind: until it reads again, the wait is not the registry's
+    }
   }
 
   #complete(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#guard.stop();
     this.push(null);
     if (!this.#source.readableEnded) discard(this.#source);
   }
@@ -133,11 +181,14 @@ export class BoundedBody extends Readable {
   }
 
   override _read(): void {
-    if (!this.#done) this.#source.resume();
+    if (this.#done) return;
+    this.#guard.reading();
+    this.#source.resume();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.#done = true;
+    this.#guard.stop();
     if (!this.#source.destroyed) discard(this.#source);
     cb(err);
   }

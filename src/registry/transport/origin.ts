@@ -100,11 +100,11 @@ export class Origins {
     return `${origin}${path}`;
   }
 
-  /** Closes every connection. No agent is handed out afterwards. */
-  async close(): Promise<void> {
+  /** Closes every connection (`now`: without waiting for requests in flight, which fail). No agent is handed out afterwards. */
+  async close(now = false): Promise<void> {
     this.#closed = true;
     const agents = [this.#verified, this.#unverified].filter((a): a is Agent => a !== undefined);
     this.#verified = this.#unverified = undefined;
-    await Promise.all(agents.map((a) => a.close().catch(() => {})));
+    await Promise.all(agents.map((a) => (now ? a.destroy() : a.close()).catch(() => {})));
   }
 }

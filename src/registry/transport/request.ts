@@ -14,6 +14,7 @@ import { header } from './headers.js';
 import { mayFollow, transportFor } from './hosts.js';
 import type { RateLimiter } from './limiter.js';
 import type { Origins } from './origin.js';
+import type { ResolvedMinTransferRate } from './rate-guard.js';
 import { safeUrl } from './redact.js';
 import { errorFrom, tlsFailure, unavailable } from './response-errors.js';
 import { decideRetry, isRetryableError, isRetryableStatus, parseRetryAfter, type ResolvedRetryOptions } from './retry.js';
@@ -33,6 +34,8 @@ export interface TransportParts {
   userAgent: string | undefined;
   /** Reports events; must not throw (the client isolates the user's listener). */
   emit: (e: RegistryEvent) => void;
+  /** The slowest a response body may arrive; handed to whoever reads it with the response. Undefined: off. */
+  minRate?: ResolvedMinTransferRate | undefined;
 }
 
 /** The headers one attempt sends, and the credential among them (to drop it if the registry refuses it). */
@@ -98,7 +101,7 @@ export class Transport {
         if (isRetryableError(err) && (await this.#backOff(s, attempt, undefined, event))) continue;
         throw unavailable(s, method, shown(url), attempt, err);
       }
-      const res: Response = { status: raw.statusCode, headers: raw.headers as Headers, body: raw.body, url };
+      const res: Response = { status: raw.statusCode, headers: raw.headers as Headers, body: raw.body, url, minRate: this.#p.minRate };
       const status = res.status;
       this.#p.emit({ type: 'response', method, url: shown(url), status, attempt, durationMs: performance.now() - started });
 
@@ -151,11 +154,17 @@ export class Transport {
    */
   async #authenticate(s: Send, res: Response, sent: Prepared): Promise<void> {
     const learnt = this.#p.auth.learn(s.registry, res.headers['www-authenticate']);
+    if (!learnt.usable) {
+      // What is wrong is the challenge, whatever credentials there are: the error says so.
+      const refused = await errorFrom(s, res, learnt.problem);
+      if (!learnt.malformed) throw refused;
+      throw new RegistryProtocolError(refused.message, { registry: s.registry, status: res.status, registryCode: refused.registryCode });
+    }
     let retryWithAuth: boolean;
     try {
       // The credential lookup reads the auth file and may throw (a malformed file): the body is released
       // first in that case, or it would hold its connection (and the signal's listener) indefinitely.
-      retryWithAuth = learnt && !(await this.#p.auth.cannotAuthenticate(s.registry, s.repository));
+      retryWithAuth = !(await this.#p.auth.cannotAuthenticate(s.registry, s.repository));
     } catch (err) {
       discard(res.body);
       throw err;

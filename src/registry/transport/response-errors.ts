@@ -11,7 +11,7 @@ import {
   RegistryUnavailableError,
 } from '../errors.js';
 import { MAX_ERROR_BODY_BYTES } from '../options.js';
-import { discard, readCapped } from './body.js';
+import { discard, readCapped, slowBodyPolicy } from './body.js';
 import { parseErrorBody } from './headers.js';
 import { isRetryableError } from './retry.js';
 import type { Method, Response, Send } from './types.js';
@@ -20,7 +20,7 @@ import type { Method, Response, Send } from './types.js';
 export async function errorFrom(s: Send, res: Response, hint?: string, attempts?: number): Promise<RegistryError> {
   let parsed: { code?: string; message?: string } = {};
   if (res.status === 416 || s.method === 'HEAD') discard(res.body);
-  else parsed = parseErrorBody(await readCapped(res.body, MAX_ERROR_BODY_BYTES).catch(() => undefined));
+  else parsed = parseErrorBody(await readCapped(res.body, MAX_ERROR_BODY_BYTES, slowBodyPolicy(res, s.what, s.registry)).catch(() => undefined));
   const status = res.status;
   let registryCode = parsed.code;
   if (!registryCode) {

@@ -3,6 +3,7 @@
  * HTTP exchanges: auth round, redirects, retries) and the response handed back to the API call.
  */
 import type { Readable } from 'node:stream';
+import type { ResolvedMinTransferRate } from './rate-guard.js';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 export type Headers = Record<string, string | string[] | undefined>;
@@ -35,4 +36,6 @@ export interface Response {
   headers: Headers;
   body: Readable;
   url: URL;
+  /** The client's minimum transfer rate, for whoever reads `body` (see `rate-guard.ts`); undefined: off. */
+  minRate?: ResolvedMinTransferRate | undefined;
 }

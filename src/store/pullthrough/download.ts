@@ -101,21 +101,19 @@ export async function download(
       while (size >= 0 ? st.offset < size : !ended) {
         lock.throwIfLost();
         attempts++;
-        let opening = true;
         try {
           // A range-readable source streams unverified bytes (from 0 too): they are verified here, so every byte is
           // hashed once. Another source verifies its own stream, and a wrong one fails before it ends cleanly.
           const stream = rangeable
             ? await source.moteReaderFrom(digest, st.offset, { signal: lock.controller.signal })
             : await source.moteReader(digest);
-          opening = false;
           await drain(stream, part.fd, st, lock, report, paths.root, ctx.durable);
           if (size >= 0 && st.offset < size) throw new ShortStreamError(`the source's stream ended after ${st.offset} of ${size} bytes`);
           ended = true;
         } catch (err) {
           if (err instanceof LocalError) throw err.inner;
           if (err instanceof LockLostError || lock.lost) throw new LockLostError('fetch lock lost');
-          if (isFinal(err, opening)) {
+          if (isFinal(err)) {
             if (isAbort(err)) throw asAbort(err);
             // The source says the bytes are wrong: those already written cannot be trusted either. (A source's
             // NoSpaceError is fatal too, but our bytes are fine: they stay for a resume.)

@@ -21,28 +21,30 @@ export class ShortStreamError extends Error {}
 
 /**
  * Failures another attempt cannot fix: the source does not have the mote, refuses us (credentials, policy), was
- * told to stop, the input is unusable, the bytes are wrong, or the disk is full.
+ * told to stop, the input is unusable, the bytes are wrong, or the disk is full. And `unavailable`: the source
+ * already applied its own bounds before giving up (a registry retried with its backoff, or its body fell under the
+ * minimum transfer rate): retrying here would multiply its retries, and resuming a body that trickles would go on
+ * forever, each attempt bringing a few bytes (progress, by the rule below).
  */
 const FINAL: ReadonlySet<string> = new Set([
   ErrorCategory.NotFound,
   ErrorCategory.Invalid,
   ErrorCategory.Integrity,
   ErrorCategory.Denied,
+  ErrorCategory.Unavailable,
   ErrorCategory.Unsupported,
   ErrorCategory.Aborted,
   ErrorCategory.NoSpace,
 ]);
 
 /**
- * Whether a source failure is final. `unavailable` means the source already retried (with its own backoff) before
- * giving up: when opening a stream fails that way, retrying here would multiply its retries; the same category
- * mid-stream (a dropped connection after the response started) is an interruption and is resumed. Everything
- * else (a protocol error, a raw connection reset) is retried.
+ * Whether a source failure is final (see FINAL), when opening a stream or mid-stream alike. Everything else (an
+ * interruption: a body cut short, which a registry reports as a protocol error, a stalled chunk, a raw connection
+ * reset) is retried, resuming where it stopped, and ends after attempts in a row that bring no new byte.
  */
-export function isFinal(err: unknown, opening: boolean): boolean {
+export function isFinal(err: unknown): boolean {
   const category = errorCategory(err);
-  if (category === undefined) return false;
-  return FINAL.has(category) || (opening && category === ErrorCategory.Unavailable);
+  return category !== undefined && FINAL.has(category);
 }
 
 export function isAbort(err: unknown): boolean {

@@ -44,9 +44,17 @@ export function temporaries(root: string): string[] {
   }
 }
 
-/** The pid of a process that has exited (a child run to completion), for naming abandoned temporaries. */
+/**
+ * A pid no running process has, for naming the files of a dead owner. Above the kernel's `pid_max`, so it can never
+ * be given to a process while the test runs (a just-exited child's pid can be: pids wrap at 32768 here, and a full
+ * run spawns thousands of processes). Elsewhere, the pid of a child run to completion.
+ */
 export function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', '']);
-  if (child.pid === undefined) throw new Error('could not spawn a child process');
-  return child.pid;
+  try {
+    return Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) + 1;
+  } catch {
+    const child = spawnSync(process.execPath, ['-e', '']);
+    if (child.pid === undefined) throw new Error('could not spawn a child process');
+    return child.pid;
+  }
 }

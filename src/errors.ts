@@ -102,7 +102,10 @@ export class DigestMismatchError extends MoteError {
   }
 }
 
-/** The filesystem holding the cache is full (ENOSPC/EDQUOT). Nothing was published; the temporary is removed. */
+/**
+ * The filesystem holding the cache (or a pull's destination, `path`) is full (ENOSPC/EDQUOT). Nothing was
+ * published; the temporary is removed.
+ */
 export class NoSpaceError extends MoteError {
   readonly path: string;
   constructor(path: string, cause: unknown) {

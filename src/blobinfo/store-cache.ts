@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { FileMoteCache } from '../store/file-cache.js';
 import { SqliteBlobInfoCache, type SqliteBlobInfoCacheOptions } from './sqlite.js';
-import type { BlobInfoCache, CandidateLocation } from './types.js';
+import type { CandidateLocation } from './types.js';
 
 /** Transport of locations inside a mote store. Scope: the store's absolute root; location: the blob's path. */
 export const MOTE_TRANSPORT = 'mote';

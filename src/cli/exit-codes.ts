@@ -14,7 +14,7 @@ import { CommanderError } from 'commander';
  * | 4    | integrity: digest or size mismatch (`put`, `get --verify`, a registry sending wrong bytes),  |
  * |      | `verify` found corrupt motes, a registry breaking the protocol, an invalid manifest or       |
  * |      | descriptor, an unsafe `oci-archive`                                                          |
- * | 5    | no space left on the device holding the cache                                                |
+ * | 5    | no space left on the device holding the cache, or a pull's destination                       |
  * | 6    | the registry refused the credentials or denied access                                        |
  * | 7    | the registry is unreachable, unavailable, rate limiting us, too slow (under the minimum      |
  * |      | transfer rate), needs an insecure connection that was not allowed; `pull --timeout` passed   |

@@ -92,10 +92,36 @@ export async function lstatQuiet(p: string): Promise<fs.Stats | undefined> {
   }
 }
 
-/** `<dir of target>/.<name of target>.<random>.mote-tmp`: hidden, unique, on the target's filesystem. */
-export function siblingTemp(target: string, suffix = 'mote-tmp'): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.${suffix}`);
+/** The kinds of temporaries {@link siblingTemp} makes. */
+export type TempSuffix = 'mote-tmp' | 'mote-extract';
+
+/**
+ * `<dir of target>/.<name of target>.<pid>-<random>.<suffix>`: hidden, unique, on the target's filesystem, and
+ * naming its owner, so that whoever finds it after a crash can tell whether its writer is still running (see
+ * {@link parseSiblingTemp}).
+ */
+export function siblingTemp(target: string, suffix: TempSuffix = 'mote-tmp'): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${randomBytes(6).toString('hex')}.${suffix}`);
 }
+
+/** A name {@link siblingTemp} made: the target's name, its writer's pid (none in the older, pid-less form). */
+export interface SiblingTempName {
+  target: string;
+  pid: number | undefined;
+  suffix: TempSuffix;
+}
+
+const SIBLING_TEMP = /^\.(.+)\.(?:(\d{1,10})-)?[0-9a-f]{12}\.(mote-tmp|mote-extract)$/;
+
+/** Parses a name made by {@link siblingTemp} (a base name, not a path); undefined for any other name. */
+export function parseSiblingTemp(name: string): SiblingTempName | undefined {
+  const m = SIBLING_TEMP.exec(name);
+  if (!m) return undefined;
+  return { target: m[1]!, pid: m[2] === undefined ? undefined : Number(m[2]), suffix: m[3] as TempSuffix };
+}
+
+/** open(2) flags for reading a file that must not be reached through a symbolic link (ELOOP if it is one). */
+export const READ_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
 
 /** Writes `data` to `target` through a flushed temporary and a rename: readers see the old file or the new one. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Errors of `pull()` that are not the registry's or the store's. Codes are stable; the CLI maps them to exit codes.
  */
-import { ErrorCategory, MoteError } from '../errors.js';
+import { AbortError, ErrorCategory, MoteError, NoSpaceError } from '../errors.js';
+import { isErrno } from '../internal/errno.js';
 import { InvalidLayoutError } from '../oci/errors.js';
 
 /**
@@ -36,4 +37,17 @@ export function checkedAsDestination<T>(fn: () => T): T {
     if (err instanceof InvalidLayoutError) throw new InvalidDestinationError(err.where, err.reason);
     throw err;
   }
+}
+
+/**
+ * What a destination writer rejects with when writing `where` failed with `err`: an {@link AbortError} when
+ * `signal` has fired (whatever the abort surfaced as: a stream's, Node's, tar-stream's error), a
+ * {@link NoSpaceError} naming `where` for ENOSPC/EDQUOT (also one raised under a temporary name beside it),
+ * else `err` itself.
+ */
+export function destinationFailure(err: unknown, where: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return err instanceof AbortError ? err : new AbortError(signal.reason);
+  if (err instanceof NoSpaceError) return err.path === where ? err : new NoSpaceError(where, err.cause);
+  if (isErrno(err, 'ENOSPC', 'EDQUOT')) return new NoSpaceError(where, err);
+  return err;
 }

@@ -15,6 +15,8 @@ export {
   type PullDestination,
   type DestinationTransport,
   type ExtractedArchive,
+  type ArchiveExtra,
+  type TarHeader,
   type ImageToWrite,
   type BlobSource,
   type BlobPlacement,

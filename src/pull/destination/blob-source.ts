@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SizeMismatchError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
+import { READ_NOFOLLOW } from '../../internal/fs.js';
 import type { MoteProvider } from '../../store/roles.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { blobRelPath } from '../../oci/image-layout.js';
@@ -27,6 +28,11 @@ export interface BlobSource {
   copyTo(descriptor: Descriptor, target: string, signal?: AbortSignal): Promise<void>;
   /** The blob's bytes as a stream. */
   open(descriptor: Descriptor): Promise<Readable>;
+  /**
+   * Whether `existing` (the lstat of a file already in a destination) is the very file {@link copyTo} would put
+   * there (a hard link to the same inode), so that keeping it is the same as placing it again. Optional.
+   */
+  sameFile?(descriptor: Descriptor, existing: fs.Stats): Promise<boolean>;
 }
 
 /**
@@ -77,22 +83,34 @@ export function cacheBlobSource(cache: MoteProvider, placement: BlobPlacement = 
     async open(d) {
       return cache.moteReader(d.digest);
     },
+    async sameFile(d, existing) {
+      try {
+        const st = await fs.promises.stat(cache.moteRef(d.digest));
+        return st.ino === existing.ino && st.dev === existing.dev;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
-/** Blobs already on disk at known paths (e.g. those of an archive being rewritten), by digest. */
+/**
+ * Blobs already on disk at known paths (e.g. those of an archive being rewritten, extracted and verified), by
+ * digest. They are read without following a link.
+ */
 export function fileBlobSource(paths: ReadonlyMap<string, string>): BlobSource {
   const where = (d: Descriptor): string => {
     const p = paths.get(d.digest);
     if (p === undefined) throw new Error(`internal: no file for blob ${d.digest}`);
     return p;
   };
+  const open = async (d: Descriptor): Promise<Readable> => (await fs.promises.open(where(d), READ_NOFOLLOW)).createReadStream();
   return {
     async copyTo(d, target) {
-      await fs.promises.copyFile(where(d), target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+      const from = where(d);
+      if (!(await fs.promises.lstat(from)).isFile()) throw new Error(`internal: blob ${d.digest} at ${from} is not a regular file`);
+      await fs.promises.copyFile(from, target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
     },
-    async open(d) {
-      return fs.createReadStream(where(d));
-    },
+    open,
   };
 }

@@ -7,7 +7,6 @@ import { digestOf, isDigest, parseDigest, verifyBytes } from '../../digest/index
 import type { Descriptor } from '../../oci/descriptor.js';
 import { DEFAULT_MEDIA_TYPE, MANIFEST_ACCEPT, mediaTypeOfContentType } from '../../oci/media-types.js';
 import { repositoryScope } from '../auth/authenticator.js';
-import { RegistryProtocolError } from '../errors.js';
 import { checkTagOrDigest, toRepositoryName } from '../names.js';
 import { MAX_MANIFEST_BYTES } from '../options.js';
 import { discard, readBody } from '../transport/body.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest, type DigestAlgorithm } from '../../digest/index.js';
-import { DigestMismatchError, InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
+import { DigestMismatchError, MoteNotFoundError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
 import { unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';

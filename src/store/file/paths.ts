@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALGORITHMS, parseDigest, type DigestAlgorithm } from '../../digest/index.js';

@@ -83,11 +83,16 @@ export class SizeMismatchError extends MoteError {
   readonly digest: string;
   readonly expected: number;
   readonly actual: number;
-  constructor(digest: string, expected: number, actual: number) {
-    super('ERR_MOTE_SIZE_MISMATCH', `mote ${digest}: expected ${expected} bytes, got ${actual}`, { category: ErrorCategory.Integrity });
+  /** Where the bytes came from, when known: what and from where (`blob from registry.example/team/app`). */
+  readonly source: string | undefined;
+  constructor(digest: string, expected: number, actual: number, source?: string) {
+    super('ERR_MOTE_SIZE_MISMATCH', `mote ${digest}: expected ${expected} bytes, got ${actual}${source ? ` (${source})` : ''}`, {
+      category: ErrorCategory.Integrity,
+    });
     this.digest = digest;
     this.expected = expected;
     this.actual = actual;
+    this.source = source;
   }
 }
 
@@ -95,10 +100,15 @@ export class SizeMismatchError extends MoteError {
 export class DigestMismatchError extends MoteError {
   readonly expected: string;
   readonly actual: string;
-  constructor(expected: string, actual: string) {
-    super('ERR_MOTE_DIGEST_MISMATCH', `content hashes to ${actual}, expected ${expected}`, { category: ErrorCategory.Integrity });
+  /** Where the bytes came from, when known: what and from where (`manifest from registry.example/team/app`). */
+  readonly source: string | undefined;
+  constructor(expected: string, actual: string, source?: string) {
+    super('ERR_MOTE_DIGEST_MISMATCH', `content hashes to ${actual}, expected ${expected}${source ? ` (${source})` : ''}`, {
+      category: ErrorCategory.Integrity,
+    });
     this.expected = expected;
     this.actual = actual;
+    this.source = source;
   }
 }
 

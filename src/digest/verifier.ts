@@ -18,13 +18,15 @@ export interface Expected {
   size?: number | undefined;
   /** Hashing algorithm when no digest is expected. Default `sha256`. */
   algorithm?: DigestAlgorithm | undefined;
+  /** Where the bytes come from (`blob from <url>`), named by a mismatch error's message and `source`. */
+  source?: string | undefined;
 }
 
 /** Throws the typed error if `actualDigest`/`actualSize` are not what `expected` says. Size first. */
 export function checkContent(expected: Expected, actualDigest: string, actualSize: number): void {
   const size = expected.size ?? -1;
-  if (size >= 0 && actualSize !== size) throw new SizeMismatchError(expected.digest ?? actualDigest, size, actualSize);
-  if (expected.digest !== undefined && actualDigest !== expected.digest) throw new DigestMismatchError(expected.digest, actualDigest);
+  if (size >= 0 && actualSize !== size) throw new SizeMismatchError(expected.digest ?? actualDigest, size, actualSize, expected.source);
+  if (expected.digest !== undefined && actualDigest !== expected.digest) throw new DigestMismatchError(expected.digest, actualDigest, expected.source);
 }
 
 /** Incremental verification of one stream of bytes. */
@@ -49,7 +51,9 @@ export class Verifier {
   /** Throws SizeMismatchError if `n` more bytes would pass the expected size. Hashes nothing. */
   ensureRoom(n: number): void {
     const size = this.expected.size ?? -1;
-    if (size >= 0 && this.#received + n > size) throw new SizeMismatchError(this.expected.digest ?? '(digest not given)', size, this.#received + n);
+    if (size >= 0 && this.#received + n > size) {
+      throw new SizeMismatchError(this.expected.digest ?? '(digest not given)', size, this.#received + n, this.expected.source);
+    }
   }
 
   /** Hashes a chunk (after {@link ensureRoom}). */

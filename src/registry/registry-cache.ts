@@ -118,7 +118,7 @@ export class RegistryMoteCache implements MoteProvider, RangeReadable {
   async moteReader(digest: string): Promise<Readable> {
     parseDigest(digest);
     const blob = await this.#open(digest, 0, undefined);
-    const verify = new VerifyingStream({ digest, size: blob.size });
+    const verify = new VerifyingStream({ digest, size: blob.size, source: `blob from ${this.registry}/${this.repository}` });
     // Errors of either side reach the consumer; destroying the result releases the connection.
     blob.body.on('error', (err) => verify.destroy(err));
     verify.on('close', () => blob.body.destroy());

@@ -279,6 +279,9 @@ describe.skipIf(reason)('pull (real registry)', () => {
       const dest = fresh('layout');
       const err = await pull(`${proxy.host}/team/app:v1`, `oci:${dest}`, { cache }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ERR_MOTE_DIGEST_MISMATCH' });
+      // It names the object and where it came from: the registry, the repository and the blob.
+      const where = `http://${proxy.host}/v2/team/app/blobs/${layer.digest}`;
+      expect(err).toMatchObject({ expected: layer.digest, source: `from ${where}`, message: expect.stringContaining(where) });
       expect(fs.existsSync(blobFile(cache, layer.digest))).toBe(false);
       expect(fs.existsSync(dest)).toBe(false);
     } finally {
@@ -338,8 +341,9 @@ describe.skipIf(reason)('pull: sizes bound every download (a lying registry, Fau
       const cache = fresh('cache');
       const dest = fresh('layout');
       const err = await pull(`${proxy.host}/team/app:v1`, `oci:${dest}`, { cache }).catch((e: unknown) => e);
-      // Stopped by the manifest's size (not by the registry's, which would have let 32 MiB be written first).
-      expect(err).toMatchObject({ code: 'ERR_MOTE_SIZE_MISMATCH', expected: layer.size });
+      // Stopped by the manifest's size (not by the registry's, which would have let 32 MiB be written first), and
+      // the error names the registry, the repository and the blob.
+      expect(err).toMatchObject({ code: 'ERR_MOTE_SIZE_MISMATCH', expected: layer.size, message: expect.stringContaining(`${proxy.host}/v2/team/app/blobs/${layer.digest}`) });
       expect((err as { actual: number }).actual).toBeLessThan(layer.size + (1 << 20));
       expect(sent).toBe(1); // a wrong size is final: not retried
       expect(fs.existsSync(blobFile(cache, layer.digest))).toBe(false);

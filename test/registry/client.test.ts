@@ -477,6 +477,8 @@ describe.skipIf(skip)('RegistryClient through the FaultInjectingProxy (fake faul
       code: 'ERR_MOTE_DIGEST_MISMATCH',
       expected: img.manifestDigest,
       actual: digestOf(tampered),
+      // It names the object and where it came from.
+      source: `manifest ${repo()}@${img.manifestDigest}`,
     });
     await c.close();
   });

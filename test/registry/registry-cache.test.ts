@@ -128,7 +128,11 @@ describe.skipIf(skip)('RegistryMoteCache', () => {
       proxy.rule = (r) =>
         r.method === 'GET' && r.path.includes('/blobs/') ? { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: wrong } : 'pass';
       const remote = new RegistryMoteCache(`${proxy.host}/cache/lies`, client);
-      await expect(readAll(await remote.moteReader(d))).rejects.toMatchObject({ code: 'ERR_MOTE_DIGEST_MISMATCH', expected: d });
+      await expect(readAll(await remote.moteReader(d))).rejects.toMatchObject({
+        code: 'ERR_MOTE_DIGEST_MISMATCH',
+        expected: d,
+        source: `blob from ${proxy.host}/cache/lies`, // names the registry and the repository
+      });
       const scratch = makeTempDir();
       try {
         const local = new FileMoteCache(path.join(scratch.dir, 'c'), { fallback: remote, populateFromFallback: true, durable: false });

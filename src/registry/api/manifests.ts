@@ -48,11 +48,11 @@ export async function getManifest(t: Transport, repo: RepositoryName | string, t
   // Over the manifest limit (declared, or as it arrives): a RegistryProtocolError saying so.
   const bytes = await readBody(res, MAX_MANIFEST_BYTES, options.signal, s.what, registry);
   let digest: string | undefined;
-  if (kind === 'digest') digest = verifyBytes(bytes, { digest: tagOrDigest });
+  if (kind === 'digest') digest = verifyBytes(bytes, { digest: tagOrDigest, source: s.what });
   // The registry's claim is checked in every case, even when the bytes already matched the digest asked for.
   const claim = contentDigestClaim(res, s.what, registry);
   if (claim) {
-    const claimed = verifyBytes(bytes, { digest: claim.digest });
+    const claimed = verifyBytes(bytes, { digest: claim.digest, source: `${s.what} (its Docker-Content-Digest)` });
     digest ??= claimed;
   }
   digest ??= digestOf(bytes);
@@ -85,7 +85,7 @@ export async function headManifest(t: Transport, repo: RepositoryName | string, 
   discard(res.body);
   if (res.status !== 200) throw await errorFrom(s, res);
   const dcd = header(res.headers, 'docker-content-digest');
-  if (kind === 'digest' && dcd && sameAlgorithm(dcd, tagOrDigest) && dcd !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, dcd);
+  if (kind === 'digest' && dcd && sameAlgorithm(dcd, tagOrDigest) && dcd !== tagOrDigest) throw new DigestMismatchError(tagOrDigest, dcd, `${s.what} (its Docker-Content-Digest)`);
   const digest = kind === 'digest' ? tagOrDigest : dcd;
   const size = Number(header(res.headers, 'content-length'));
   const mediaType = mediaTypeOfContentType(header(res.headers, 'content-type'));
@@ -131,7 +131,7 @@ export async function putManifest(
   const claim = contentDigestClaim(res, s.what, registry);
   if (claim) {
     const ours = claim.algorithm === parseDigest(digest).algorithm ? digest : digestOf(bytes, claim.algorithm);
-    if (claim.digest !== ours) throw new DigestMismatchError(ours, claim.digest);
+    if (claim.digest !== ours) throw new DigestMismatchError(ours, claim.digest, `${s.what} (its Docker-Content-Digest)`);
   }
   return digest;
 }

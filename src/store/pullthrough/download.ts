@@ -44,7 +44,9 @@ export async function download(
   const rangeable = isRangeReadable(source);
 
   // Shared with drain(), which advances it chunk by chunk: after a failure mid-stream it says how far we got.
-  const expected = { digest, size: size >= 0 ? size : undefined };
+  // A mismatch names where the bytes came from (a registry's blob URL, a file path).
+  const where = source.moteRef(digest);
+  const expected = { digest, size: size >= 0 ? size : undefined, source: where ? `from ${where}` : undefined };
   const st: DownloadState = { offset: 0, verifier: new Verifier(expected) };
   let part: PartialFile;
   let fdOpen = false;

@@ -8,6 +8,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { defaultCacheDir, resolveCacheDir } from '../../src/cli/paths.js';
 import { PROGRESS_THRESHOLD_BYTES, progressEnabled } from '../../src/cli/progress.js';
+import { deadPid } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -202,6 +203,19 @@ describe('mote get -o', () => {
     expect(get.code).toBe(ExitCode.NotFound);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     expect(readdirSync(outDir)).toEqual(['keep.txt']);
+  });
+
+  it('removes what a killed `get -o` of the same file left (its temporary, named with its dead pid), never a live one', () => {
+    const digest = m(['put', fileWith('fresh')]).out.trim();
+    const outDir = freshDir('out');
+    const target = path.join(outDir, 'blob.bin');
+    const dead = path.join(outDir, `.blob.bin.${deadPid()}-abcdef123456.mote-tmp`);
+    const live = path.join(outDir, `.blob.bin.${process.pid}-abcdef123456.mote-tmp`);
+    const other = path.join(outDir, `.other.bin.${deadPid()}-abcdef123456.mote-tmp`);
+    for (const f of [dead, live, other]) writeFileSync(f, 'half written');
+    const get = m(['get', digest, '-o', target]);
+    expect(get.code, get.stderr).toBe(0);
+    expect(readdirSync(outDir).sort()).toEqual([path.basename(live), path.basename(other), 'blob.bin'].sort());
   });
 
   it("-o - writes to stdout", () => {

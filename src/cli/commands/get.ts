@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
+import { siblingTemp } from '../../internal/fs.js';
+import { sweepLeftovers } from '../../internal/leftovers.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,7 +26,9 @@ export async function writeFileAtomically(
   options: { signal?: AbortSignal; progress?: Progress } = {},
 ): Promise<string> {
   const absolute = path.resolve(target);
-  const temporary = path.join(path.dirname(absolute), `.${path.basename(absolute)}.${randomBytes(6).toString('hex')}.mote-tmp`);
+  // Named with our pid (siblingTemp), so that a later write of the same file removes what a killed one left.
+  await sweepLeftovers(path.dirname(absolute), (t) => t === path.basename(absolute));
+  const temporary = siblingTemp(absolute);
   const handle = await open(temporary, 'wx', 0o666);
   try {
     const sink = handle.createWriteStream({ flush: true });

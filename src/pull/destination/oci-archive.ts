@@ -16,7 +16,7 @@ import { withLock } from '../../internal/lockfile.js';
 import { mergeLayoutIndex } from '../../oci/image-layout.js';
 import { InvalidDestinationError, destinationFailure } from '../errors.js';
 import { fileBlobSource, type BlobSource, type ImageToWrite } from './blob-source.js';
-import { sweepLeftovers } from './leftovers.js';
+import { sweepLeftovers } from '../../internal/leftovers.js';
 import type { WriteOptions } from './oci-dir.js';
 import { looksLikeTar, readOciArchive, type ExtractedArchive } from './archive-read.js';
 import { archiveEntries, packArchive } from './archive-pack.js';

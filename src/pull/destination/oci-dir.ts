@@ -34,7 +34,7 @@ import {
 } from '../../oci/image-layout.js';
 import { InvalidDestinationError, checkedAsDestination, destinationFailure } from '../errors.js';
 import { blobPathIn, type BlobSource, type ImageToWrite } from './blob-source.js';
-import { sweepLeftovers } from './leftovers.js';
+import { sweepLeftovers } from '../../internal/leftovers.js';
 
 export interface WriteOptions {
   tag?: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Leftovers of destination writers that died (SIGKILL, OOM, power loss) in the middle of a write: the hidden
+ * Leftovers of writers that died (SIGKILL, OOM, power loss) in the middle of a write: the hidden
  * temporaries they named with {@link siblingTemp} (`.<name>.<pid>-<random>.mote-tmp` / `.mote-extract`) beside
  * the destination, beside `index.json`, and beside blobs in `blobs/<alg>/`. Their lock (`<dest>.lock`) is
  * proper-lockfile's: it goes stale 30 s after its holder stopped refreshing it, and the next writer takes it over.
@@ -16,8 +16,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseSiblingTemp } from '../../internal/fs.js';
-import { pidAlive } from '../../internal/process.js';
+import { parseSiblingTemp } from './fs.js';
+import { pidAlive } from './process.js';
 
 /** A pid-less temporary untouched this long is abandoned (its writer would have refreshed its lock 120 times). */
 const PIDLESS_STALE_MS = 10 * 60_000;

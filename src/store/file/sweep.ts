@@ -33,7 +33,9 @@ export function sweepTemporaries(paths: StorePaths, staleAfterMs: number, others
     const p = path.join(paths.tmpDir, name);
     try {
       const st = fs.lstatSync(p);
-      if (now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs && !ownerAlive(name)) {
+      // `staleAfterMs` 0 means any age: a file written in this very millisecond can carry an mtime a little ahead of
+      // Date.now() (the filesystem's clock is finer), and must not be judged younger than zero.
+      if ((staleAfterMs <= 0 || now - Math.max(st.mtimeMs, st.ctimeMs) >= staleAfterMs) && !ownerAlive(name)) {
         fs.rmSync(p, { force: true, recursive: true });
         swept++;
       }

@@ -37,7 +37,7 @@ export function sweepFetchState(paths: StorePaths, staleAfterMs: number, reclaim
       const lockPath = paths.fetchLockPath(digest);
       if (inspectLock(lockPath, wallStale).state === 'live') continue;
       const st = fs.lstatSync(paths.partialPath(digest));
-      if (!reclaim && now - Math.max(st.mtimeMs, st.ctimeMs) < staleAfterMs) continue;
+      if (!reclaim && staleAfterMs > 0 && now - Math.max(st.mtimeMs, st.ctimeMs) < staleAfterMs) continue; // 0: any age
       // Checked again under the breaker: a holder that took the lock since must keep its partial.
       const done = withBreaker(
         paths,

@@ -60,6 +60,31 @@ describe('MoteLease', () => {
     expect(temporaries(root)).toEqual([]);
   });
 
+  it('holds only a regular file: a symlink, a FIFO or a directory named as a digest is evicted and reported missing', async () => {
+    const data = randomData(5000);
+    const digest = digestOf(data);
+    const blob = path.join(root, 'blobs', 'sha256', digest.slice(7));
+    const other = path.join(scratch.dir, 'other');
+    fs.writeFileSync(other, data); // even the right bytes behind a symlink are not a mote: the link could move
+    const lease = cache.lease();
+    const entries: [string, () => void][] = [
+      ['symlink', () => fs.symlinkSync(other, blob)],
+      ['fifo', () => execFileSync('mkfifo', [blob])],
+      ['directory', () => fs.mkdirSync(path.join(blob, 'inside'), { recursive: true })],
+    ];
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    for (const [kind, make] of entries) {
+      make();
+      expect(lease.hold(digest), kind).toBe(false);
+      expect(fs.lstatSync(blob, { throwIfNoEntry: false }), kind).toBeUndefined();
+    }
+    expect(fs.readFileSync(other)).toEqual(data); // the symlink's target is left alone
+    await cache.put(data);
+    expect(lease.hold(digest)).toBe(true);
+    expect(fs.readFileSync(lease.pathOf(digest)!)).toEqual(data);
+    lease.release();
+  });
+
   it('refuses a bad digest before touching the disk, and holds nothing once released', async () => {
     const lease = cache.lease();
     for (const [label, bad] of BAD_DIGESTS) expect(() => lease.hold(bad as string), label).toThrow(InvalidDigestError);

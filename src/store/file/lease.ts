@@ -17,6 +17,7 @@ import { ErrorCategory, MoteError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
 import { openReaders, type StoreContext } from './context.js';
 import { asStoreError } from './errors.js';
+import { evictQuietly, lstatBlobSync } from './blob-file.js';
 
 const LINK_REFUSED = ['EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'];
 
@@ -50,11 +51,25 @@ export class MoteLease implements AsyncDisposable {
         this.#created = true;
       }
       fs.linkSync(blob, link);
+      // link() does not follow a symlink: the lease's link names whatever the blob path held. Only a regular file is
+      // a mote; anything else (a symlink, a FIFO) is evicted and the mote reported missing, to be fetched again.
+      const st = fs.lstatSync(link);
+      if (!st.isFile()) {
+        fs.unlinkSync(link);
+        evictQuietly(this.#ctx, digest, st.ino);
+        return false;
+      }
       this.#held.set(digest, link);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return false;
       if (!isErrno(err, ...LINK_REFUSED)) throw asStoreError(err, this.#ctx.paths.root);
-      if (!fs.existsSync(blob)) return false;
+      // Refused: a directory at the blob path (EPERM), or a filesystem without hard links.
+      const entry = lstatBlobSync(blob);
+      if (entry.kind === 'absent') return false;
+      if (entry.kind === 'foreign') {
+        evictQuietly(this.#ctx, digest, entry.ino);
+        return false;
+      }
       openReaders.acquire(blob);
       this.#held.set(digest, blob);
     }

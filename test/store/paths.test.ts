@@ -241,6 +241,25 @@ describe('temporaries', () => {
     expect(temporaries(c.root)).toEqual([]);
   });
 
+  it('a small mote is read whole when its reader opens: no read link, and removing it then changes nothing', async () => {
+    const c = open(path.join(scratch.dir, 'cache'));
+    for (const size of [0, 4096, 256 << 10]) {
+      const data = randomData(size);
+      const { digest } = await c.put(data);
+      const r = await c.moteReader(digest);
+      expect(temporaries(c.root)).toEqual([]);
+      await c.removeMote(digest);
+      expect((await readAll(r)).equals(data)).toBe(true);
+      await expect(c.moteReader(digest)).rejects.toMatchObject({ code: 'ERR_MOTE_NOT_FOUND' });
+    }
+    // One byte more is streamed through a read link, as above.
+    const { digest } = await c.put(randomData((256 << 10) + 1));
+    const r = await c.moteReader(digest);
+    expect(temporaries(c.root)).toHaveLength(1);
+    await readAll(r);
+    expect(temporaries(c.root)).toEqual([]);
+  });
+
   it('blobs/ holds only verified, correctly named motes after a mix of operations (every algorithm)', async () => {
     const root = path.join(scratch.dir, 'cache');
     const fallback = open(path.join(scratch.dir, 'fallback'));

@@ -132,14 +132,14 @@ describe('verify()', () => {
 
 describe("verifyOnRead: 'always' with a fallback", () => {
   /** A primary whose copy of the mote is corrupt, and a fallback (counted) with the right bytes. */
-  async function setup(options: FileMoteCacheOptions = {}) {
+  async function setup(options: FileMoteCacheOptions = {}, size = 300_000) {
     const fallbackStore = open('fallback');
     const fallback = new CountingCache(fallbackStore);
     const c = open('primary', { verifyOnRead: 'always', fallback, ...options });
-    const data = randomData(300_000);
+    const data = randomData(size);
     const info = await fallbackStore.put(data, { mediaType: 'application/vnd.layer' });
     await c.put(data, { mediaType: 'application/vnd.layer' });
-    corruptByte(c.moteRef(info.digest), 250_000);
+    corruptByte(c.moteRef(info.digest), Math.floor(size * 0.8));
     const bad = fs.readFileSync(c.moteRef(info.digest));
     return { c, fallback, data, digest: info.digest, badDigest: digestOf(bad) };
   }
@@ -149,8 +149,9 @@ describe("verifyOnRead: 'always' with a fallback", () => {
     expect(err).toMatchObject({ code: 'ERR_MOTE_DIGEST_MISMATCH', expected: digest, actual });
   }
 
-  it('moteReader: the read fails with DigestMismatchError, the mote is evicted, the next read comes from the fallback', async () => {
-    const { c, fallback, data, digest, badDigest } = await setup();
+  // 300,000 bytes are streamed from disk; 4,000 are read whole when the reader opens (SMALL_STREAM_LIMIT).
+  for (const size of [300_000, 4_000]) it(`moteReader (${size} bytes): the read fails with DigestMismatchError, the mote is evicted, the next read comes from the fallback`, async () => {
+    const { c, fallback, data, digest, badDigest } = await setup({}, size);
     const err = await readAll(await c.moteReader(digest)).catch((e: unknown) => e);
     expectMismatch(err, digest, badDigest);
     expect(fs.existsSync(c.moteRef(digest))).toBe(false);

@@ -36,7 +36,7 @@ import { MoteLease } from './lease.js';
 import { LazyMoteIndex } from './mote-index.js';
 import { StorePaths } from './paths.js';
 import { prune } from './prune.js';
-import { readWholeSync } from './read-whole.js';
+import { BufferStream, readWholeSync, SMALL_STREAM_LIMIT } from './read-whole.js';
 import { MoteReadStream, createReaderAt, openMoteSync, releaseMote, verifyOpenMote, type OpenMote } from './reader.js';
 import { clearBlobPath, evictQuietly } from './blob-file.js';
 import { sweepTemporaries, type Sweeper } from './sweep.js';
@@ -162,6 +162,16 @@ export class FileStore {
   }
 
   async moteReader(digest: string): Promise<Readable> {
+    parseDigest(digest);
+    // A small mote is read whole at open (no read link needed: nothing can change bytes already in memory). With
+    // verifyOnRead, a corrupt one is evicted already and the stream fails, as a streamed read does at its end.
+    try {
+      const small = readWholeSync(this.#context(), digest, this.verifyOnRead === 'always', SMALL_STREAM_LIMIT);
+      if (small) return new BufferStream(small);
+    } catch (err) {
+      if (!(err instanceof DigestMismatchError)) throw err;
+      return new BufferStream(undefined, err);
+    }
     const { ctx, mote } = this.#open(digest);
     const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictQuietly(ctx, digest, mote.ino) } : undefined;
     return new MoteReadStream(mote, verify);

@@ -36,6 +36,11 @@ const SIZES = {
     verifyBigCount: 8,
     verifyBigSize: 4 * MiB,
     verifyRounds: 3,
+    pullBigLayers: 4,
+    pullBigLayerMiB: 256,
+    pullBigRounds: 1,
+    pullManyLayers: 50,
+    pullManyLayerKiB: 64,
     rounds: 5,
   },
   quick: {
@@ -50,6 +55,11 @@ const SIZES = {
     verifyBigCount: 2,
     verifyBigSize: 4 * MiB,
     verifyRounds: 1,
+    pullBigLayers: 4,
+    pullBigLayerMiB: 32,
+    pullBigRounds: 1,
+    pullManyLayers: 50,
+    pullManyLayerKiB: 64,
     rounds: 1,
   },
 };
@@ -215,6 +225,18 @@ ${details.join('\n')}
   surviving blob), and that per-file cost is set beside prune's per-removed-mote cost (row 6d).
 - Verify: both stores hold the same ${sizes.verifyCount} × ${sizes.verifySize / KiB} KiB + ${sizes.verifyBigCount} × ${sizes.verifyBigSize / MiB} MiB random contents;
   throughput = stored content bytes ÷ wall time of one full \`verify()\`.
+- Small stream reads (4d, 4e): each of the ${sizes.smallCount} reads opens a stream (\`moteReader\`, cacache
+  \`get.stream.byDigest\`, \`fs.createReadStream\` of the blob file) and consumes it with \`for await\`; the bytes
+  are counted and checked. Same order, rounds and warm-up as the \`get\` rows.
+- Pull (case 10): Debian's \`docker-registry\` on loopback serves images made here (tar+gzip layers of random
+  bytes, pushed with \`skopeo copy --preserve-digests\`); \`mote pull\` (the built CLI, \`node dist/cli/main.js\`)
+  and \`skopeo copy docker:// oci:\` run as processes, timed from spawn to exit, each on an empty cache and a new
+  destination. The ~200 MiB image gets min(max(rounds, 3), 5) rounds, each a skopeo copy, a cold pull and
+  4 concurrent cold pulls on one empty cache (order rotating), then a warm pull on the cold pull's cache and the
+  same cold/warm pair as \`pull()\` calls. \`mote --version\` (P2) runs 11 times alternating with \`node -e 0\`, after an
+  untimed run of each. The ${sizes.pullManyLayers} × ${sizes.pullManyLayerKiB} KiB-layer image (P5) alternates skopeo and mote over the same number of rounds.
+  The ${sizes.pullBigLayers} × ${sizes.pullBigLayerMiB} MiB image (P4) gets ${sizes.pullBigRounds} round(s); peak RSS is GNU time's \`%M\` (the
+  process's \`ru_maxrss\`).
 `;
 }
 

@@ -278,6 +278,11 @@ export function infoRow({ id, measure, mote, base = '—', ratio = '—' }) {
   return { id, measure, mote, base, ratio, target: '—', result: 'info' };
 }
 
+/** A row whose target is not a single number (several conditions): the caller says whether it is met. */
+export function checkRow({ id, measure, mote, base = '—', ratio = '—', target, ok }) {
+  return { id, measure, mote: ok === undefined ? 'n/a' : mote, base, ratio, target, result: ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS' };
+}
+
 const COLS = [
   ['id', '#'],
   ['measure', 'Measure'],

@@ -229,7 +229,7 @@ ${details.join('\n')}
   \`get.stream.byDigest\`, \`fs.createReadStream\` of the blob file) and consumes it with \`for await\`; the bytes
   are counted and checked. Same order, rounds and warm-up as the \`get\` rows.
 - Pull (case 10): Debian's \`docker-registry\` on loopback serves images made here (tar+gzip layers of random
-  bytes, pushed with \`skopeo copy --preserve-digests\`); \`mote pull\` (the built CLI, \`node dist/cli/main.js\`)
+  bytes, pushed with \`skopeo copy --preserve-digests\`); \`mote pull\` (the built CLI, \`node dist/bin/mote.js\`)
   and \`skopeo copy docker:// oci:\` run as processes, timed from spawn to exit, each on an empty cache and a new
   destination. The ~200 MiB image gets min(max(rounds, 3), 5) rounds, each a skopeo copy, a cold pull and
   4 concurrent cold pulls on one empty cache (order rotating), then a warm pull on the cold pull's cache and the

@@ -19,7 +19,7 @@ import { BytesTracker } from '../dist/index.js';
 import { formatSize } from '../dist/cli/size.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 const LAYOUT = path.join(ROOT, 'fixtures', 'oci-layout');
 const KEEP = process.argv.includes('--keep');
 

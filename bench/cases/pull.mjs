@@ -23,7 +23,7 @@ const LAYERS = 4;
 const LAYER_MiB = 50;
 const CONCURRENT = 4;
 const VERSION_RUNS = 11;
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/bin/mote.js', import.meta.url));
 
 async function startRegistry(dir) {
   const port = await freePort();

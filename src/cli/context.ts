@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FileMoteCache, type FileMoteCacheOptions } from '../store/index.js';
+import type { FileMoteCache, FileMoteCacheOptions } from '../store/index.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
 
@@ -50,6 +50,8 @@ export async function withCache<T>(
   options: FileMoteCacheOptions,
   fn: (cache: FileMoteCache) => Promise<T>,
 ): Promise<T> {
+  // Loaded here, not at start-up: `mote --version`, `--help` and usage errors never touch the store.
+  const { FileMoteCache } = await import('../store/index.js');
   const cache = new FileMoteCache(ctx.cacheDir, options);
   let result: T;
   try {

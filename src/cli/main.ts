@@ -1,10 +1,20 @@
 #!/usr/bin/env node
 /**
- * The `mote` executable (package `bin`): runs the CLI and exits with its code (see exit-codes.ts).
+ * The `mote` executable (package `bin`, bundled into dist/bin/mote.js by scripts/bundle-cli.mjs): runs the CLI and
+ * exits with its code (see exit-codes.ts).
  */
-import { run } from './program.js';
-
-process.exitCode = await run(process.argv);
-// Everything the command opened is closed by now, so Node exits by itself once stdout has drained. Should some
-// handle stay referenced anyway, this unref'd timer ends the process rather than leaving it hanging.
-setTimeout(() => process.exit(), 2000).unref();
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // The one question answered without loading the command tree: scripts ask it to check what is installed.
+  const { packageVersion } = await import('./version.js');
+  process.stdout.write(`${packageVersion()}\n`);
+} else {
+  const { run } = await import('./program.js');
+  process.exitCode = await run(process.argv);
+  // Everything the command opened is closed by now. Exit at once rather than when Node's event loop has run dry:
+  // Node would first wait for V8's background GC work to finish (tens of ms after a pull). A turn of the loop
+  // first lets queued warnings print, and stdout/stderr are flushed before exiting.
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
+  process.exit();
+}

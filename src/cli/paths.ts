@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { defaultCacheDir, type CacheDirEnv } from '../store/index.js';
+import { defaultCacheDir, type CacheDirEnv } from '../store/default-dir.js';
 
 export { defaultCacheDir, type CacheDirEnv };
 

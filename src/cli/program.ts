@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
@@ -13,16 +12,7 @@ import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { Output, routeWarningsAsJson } from './output.js';
-
-function packageVersion(): string {
-  try {
-    // src/cli/ and dist/cli/ are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { packageVersion } from './version.js';
 
 /** The `mote` command tree. Parsing errors surface as thrown `CommanderError`s (see `exitOverride`). */
 export function createProgram(shared: Shared): Command {

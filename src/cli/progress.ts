@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { cliProgress } from './bars.js';
 import { formatSize } from './size.js';
 
 /** `put` and `get` show a bar only for inputs at least this large; smaller ones finish before a bar is useful. */
@@ -36,7 +36,7 @@ const NO_PROGRESS: Progress = { update() {}, add() {}, stop() {} };
 /** A bar on stderr labelled `label` counting up to `total` bytes, or a no-op when `enabled` is false. */
 export function createProgress(label: string, total: number, enabled: boolean): Progress {
   if (!enabled) return NO_PROGRESS;
-  const bar = new cliProgress.SingleBar(
+  const bar = new (cliProgress().SingleBar)(
     {
       format: '{label} [{bar}] {percentage}% | {done} / {size} | ETA {eta_formatted}',
       stream: process.stderr,
@@ -45,7 +45,7 @@ export function createProgress(label: string, total: number, enabled: boolean): 
       barsize: 30,
       fps: 10,
     },
-    cliProgress.Presets.shades_classic,
+    cliProgress().Presets.shades_classic,
   );
   const size = formatSize(total);
   let done = 0;

@@ -11,7 +11,7 @@ import { PROGRESS_THRESHOLD_BYTES, progressEnabled } from '../../src/cli/progres
 import { deadPid } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'mote-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -376,6 +376,7 @@ describe('usage errors exit 2', () => {
     const help = mote(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('Exit codes:');
+    for (const flag of ['-V', '--version --json']) expect(mote(flag.split(' ')).out.trim()).toBe(parseJson<{ version: string }>(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
     const version = mote(['--version']);
     expect(version.code).toBe(0);
     const pkg = parseJson<{ version: string }>(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

@@ -16,7 +16,7 @@ import { makeTempDir } from '../helpers/tmp.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 const reason = registryUnavailableReason();
 const HAVE_TAR = which('tar') !== undefined;
 const MB = 1_000_000;

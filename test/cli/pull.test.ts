@@ -14,7 +14,7 @@ import { which } from '../helpers/net.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 const reason = registryUnavailableReason();
 const { dir: scratch, cleanup } = makeTempDir('motecache-cli-pull-');
 let n = 0;

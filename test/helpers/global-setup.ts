@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Builds dist/ so that tests spawning `node dist/...` run the current source. From empty: a file left by an older
+ * Builds dist/ (as `npm run build` does) so that tests spawning `node dist/...` run the current source. From empty: a file left by an older
  * build (a module since moved) must not let a test pass here that would fail on a fresh clone.
  */
 export default function setup(): void {
@@ -14,4 +14,6 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  // The `mote` the package installs is the bundle (dist/bin/mote.js): the CLI tests run what users run.
+  execFileSync(process.execPath, ['scripts/bundle-cli.mjs'], { cwd: root, stdio: 'inherit' });
 }

@@ -291,7 +291,7 @@ describe.skipIf(reason)('pull (real registry)', () => {
 });
 
 describe.skipIf(reason)('pull while another process prunes the store (a real `mote prune`)', () => {
-  const cli = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'main.js');
+  const cli = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'bin', 'mote.js');
 
   it('what the pull holds survives `mote prune --max-size 0`; what it did not hold yet is fetched again the right way', async () => {
     const cache = fresh('cache');

@@ -12,7 +12,7 @@ import { FileMoteCache, InvalidDigestError, digestOf } from '../../src/index.js'
 import { BAD_DIGESTS } from '../helpers/bad-digests.js';
 import { deadPid, makeTempDir, randomData, temporaries } from '../helpers/tmp.js';
 
-const CLI = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'main.js');
+const CLI = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'bin', 'mote.js');
 let scratch: { dir: string; cleanup: () => void };
 let root: string;
 let cache: FileMoteCache;

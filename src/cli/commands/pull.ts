@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { cliProgress } from '../bars.js';
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
@@ -40,7 +40,7 @@ function parseConcurrency(value: string | undefined): number | undefined {
  */
 function progressBars(ctx: CommandContext): { onProgress: (e: PullProgressEvent) => void; stop: () => void } | undefined {
   if (!ctx.stderrIsTTY || ctx.json || ctx.quiet) return undefined;
-  const multi = new cliProgress.MultiBar(
+  const multi = new (cliProgress().MultiBar)(
     {
       format: '{label} [{bar}] {percentage}% | {done} / {size}',
       stream: process.stderr,
@@ -49,9 +49,9 @@ function progressBars(ctx: CommandContext): { onProgress: (e: PullProgressEvent)
       barsize: 30,
       fps: 10,
     },
-    cliProgress.Presets.shades_classic,
+    cliProgress().Presets.shades_classic,
   );
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, import('cli-progress').SingleBar>();
   return {
     onProgress(e) {
       if (e.source !== 'registry' || e.size < 0) return;

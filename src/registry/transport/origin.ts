@@ -2,7 +2,7 @@
  * Where requests go and over what: the undici agents (one verifying TLS, one not, for hosts marked insecure), and
  * each registry's origin (`scheme://host`), found by probing HTTPS then HTTP once for an insecure registry.
  *
- * undici is imported on the first request (it costs ~120 ms to load), so importing motecache stays fast.
+ * undici is loaded on the first request (see undici.ts), so importing motecache stays fast.
  */
 import type { Agent } from 'undici';
 import { InvalidArgumentError } from '../../errors.js';
@@ -10,10 +10,8 @@ import { raceSignal } from '../../internal/abort.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT_MS, PROBE_TIMEOUT_MS } from '../options.js';
 import { discard } from './body.js';
 import { apiHost, transportFor } from './hosts.js';
+import { loadHttp } from './undici.js';
 
-type Undici = typeof import('undici');
-let undiciModule: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 
 export interface OriginsOptions {
   insecure: readonly string[];
@@ -42,7 +40,7 @@ export class Origins {
   /** The agent that verifies TLS certificates (`verify`), or the one that does not. */
   async agent(verify: boolean): Promise<Agent> {
     if (this.#closed) throw new InvalidArgumentError('RegistryClient: used after close()');
-    const { Agent } = await loadUndici();
+    const { Agent } = await loadHttp();
     const timeout = this.#timeoutMs;
     const make = () =>
       new Agent({
@@ -80,8 +78,9 @@ export class Origins {
     if (decision.schemes.length === 1) return `${decision.schemes[0]}://${host}`;
     // Insecure host: HTTPS (unverified) if it speaks TLS at all, else plain HTTP, as containers/image does.
     const agent = await this.agent(false);
+    const { request } = await loadHttp();
     try {
-      const res = await agent.request({
+      const res = await request(agent, {
         origin: `https://${host}`,
         path: '/v2/',
         method: 'GET',

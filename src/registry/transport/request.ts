@@ -19,6 +19,7 @@ import { safeUrl } from './redact.js';
 import { errorFrom, tlsFailure, unavailable } from './response-errors.js';
 import { decideRetry, isRetryableError, isRetryableStatus, parseRetryAfter, type ResolvedRetryOptions } from './retry.js';
 import type { Headers, Method, Response, Send } from './types.js';
+import { loadHttp } from './undici.js';
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 const isAbsolute = (target: string): boolean => /^https?:\/\//.test(target);
@@ -76,13 +77,14 @@ export class Transport {
       await this.#p.limiter.acquire(url.host, signal);
       const prepared = await this.#prepare(s, url, registryOrigin);
       const agent = await this.#p.origins.agent(transportFor(url.host, this.insecure).verifyTls || url.protocol === 'http:');
+      const { request } = await loadHttp();
       const started = performance.now();
       let raw: Dispatcher.ResponseData;
       try {
         // Raced against the signal as well: undici does not always notice an abort while it is still connecting
         // (TLS handshake), and an abort must be prompt. A response that arrives after it is released.
         raw = await raceSignal(
-          agent.request({
+          request(agent, {
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method,

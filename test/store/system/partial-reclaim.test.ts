@@ -14,7 +14,7 @@ import { killLiveChildren, lastJson, pollUntil, startChild } from '../../helpers
 import { makeTempDir, randomData } from '../../helpers/tmp.js';
 
 const MIB = 1 << 20;
-const MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../dist/bin/mote.js', import.meta.url));
 
 describe('reclaiming partial downloads', () => {
   let scratch: { dir: string; cleanup: () => void };

@@ -20,6 +20,11 @@ export const MAX_DOCUMENT_BYTES = 64 << 20;
 export const MAX_HOLD_ATTEMPTS = 3;
 /** Distinct configs and layers one pull takes (an image has tens; every index entry of every platform: thousands). */
 export const MAX_BLOBS = 100_000;
+/**
+ * Blobs placed in a destination layout at once (link or copy, fsync, rename): overlaps the fsyncs, which dominate
+ * a warm pull's writing on a disk that syncs slowly, and an image of many small layers.
+ */
+export const PLACE_CONCURRENCY = 8;
 
 /** The options `pull` runs with, checked and with their defaults. */
 export interface ResolvedPullOptions {

@@ -4,7 +4,6 @@
  * request, closed whatever happens.
  */
 import path from 'node:path';
-import { blobInfoCacheFor, type StoreBlobInfoCache } from '../blobinfo/store-cache.js';
 import { callSafely } from '../internal/listeners.js';
 import type { Reference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -14,6 +13,7 @@ import { defaultCacheDir } from '../store/default-dir.js';
 import { FileMoteCache } from '../store/file-cache.js';
 import type { MoteLease } from '../store/file/lease.js';
 import { PullThroughCache } from '../store/pullthrough/cache.js';
+import { PullBlobInfo } from './blob-info.js';
 import type { PullOptions, PullProgressEvent } from './types.js';
 
 export interface PullSession {
@@ -57,7 +57,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
   const ownStore = local !== given;
   const ownClient = options.client === undefined;
   let client = options.client;
-  let blobInfo: StoreBlobInfoCache | undefined;
+  let blobInfo: PullBlobInfo | undefined;
   let lease: MoteLease | undefined;
   const close = async (abandon = false): Promise<void> => {
     lease?.release();
@@ -76,13 +76,9 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
       });
     }
     await local.initialize();
-    try {
-      blobInfo = await blobInfoCacheFor(local);
-    } catch {
-      blobInfo = undefined; // the blob-info cache is an optimisation; the pull works without it
-    }
+    blobInfo = new PullBlobInfo(local); // opened on the first layer downloaded
     const { RegistryMoteCache } = await import('../registry/registry-cache.js');
-    const source = new RegistryMoteCache(ref, client, blobInfo ? { blobInfo } : {});
+    const source = new RegistryMoteCache(ref, client, { blobInfo });
     lease = local.lease();
     const session: PullSession = {
       ref,

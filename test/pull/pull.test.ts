@@ -16,6 +16,7 @@ import { REF_NAME_ANNOTATION } from '../../src/oci/image-layout.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { InvalidCredentialsError, RegistryAuthError, RegistryNotFoundError } from '../../src/registry/errors.js';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { locateLayerDigest, SqliteBlobInfoCache } from '../../src/blobinfo/index.js';
 import { makeImage, type BuiltImage } from '../helpers/images.js';
 import { FaultInjectingProxy } from '../helpers/fault-proxy.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
@@ -287,6 +288,20 @@ describe.skipIf(reason)('pull (real registry)', () => {
     } finally {
       await proxy.stop();
     }
+  });
+  it("records where each downloaded layer came from in the store's blob-info cache; a warm pull never opens it", async () => {
+    const cache = fresh('cache');
+    await pull(`${registry.host}/team/other:v1`, `oci:${fresh('layout')}`, { cache });
+    const db = path.join(cache, '.mote', 'blobinfo.db');
+    const bic = new SqliteBlobInfoCache(db);
+    for (const layer of other.manifests[0]!.layers) {
+      const found = await locateLayerDigest(bic, layer.digest, `${registry.host}/team/elsewhere:v1`, true);
+      expect(found.map(String)).toEqual([`${registry.host}/team/other@${layer.digest}`]);
+    }
+    await bic.close();
+    fs.rmSync(db);
+    await pull(`${registry.host}/team/other:v1`, `oci:${fresh('layout')}`, { cache });
+    expect(fs.existsSync(db)).toBe(false);
   });
 });
 

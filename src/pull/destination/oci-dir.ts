@@ -35,6 +35,8 @@ import {
 import { InvalidDestinationError, checkedAsDestination, destinationFailure } from '../errors.js';
 import { blobPathIn, type BlobSource, type ImageToWrite } from './blob-source.js';
 import { sweepLeftovers } from '../../internal/leftovers.js';
+import { runPool } from '../concurrency.js';
+import { PLACE_CONCURRENCY } from '../options.js';
 
 export interface WriteOptions {
   tag?: string | undefined;
@@ -193,10 +195,10 @@ async function writeNewLayout(dir: string, image: ImageToWrite, source: BlobSour
     await fs.promises.writeFile(path.join(temp, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT);
     await ensureRealDir(temp, 'blobs');
     for (const rel of algorithmDirs(image)) await ensureRealDir(temp, rel);
-    for (const blob of image.blobs) {
+    await runPool(image.blobs, PLACE_CONCURRENCY, (blob) => {
       throwIfAborted(options.signal);
-      await placeBlob(temp, blob, source, options.signal);
-    }
+      return placeBlob(temp, blob, source, options.signal);
+    });
     await fsyncBlobDirs(temp, image);
     await writeFileAtomic(path.join(temp, INDEX_FILE), serializeIndex(mergeLayoutIndex(undefined, image.entry, options.tag)));
     await fsyncPath(path.join(temp, OCI_LAYOUT_FILE));
@@ -238,15 +240,15 @@ async function updateLayout(dir: string, image: ImageToWrite, source: BlobSource
       if (await ensureRealDir(dir, rel)) createdDirs.unshift(path.join(dir, rel));
       else if (rel !== 'blobs') await sweepLeftovers(path.join(dir, rel), () => true);
     }
-    for (const blob of image.blobs) {
+    await runPool(image.blobs, PLACE_CONCURRENCY, async (blob) => {
       throwIfAborted(signal);
       const p = blobPathIn(dir, blob.digest);
       const st = await lstatQuiet(p);
-      if (st && (await holdsBlob(p, st, blob, source, signal))) continue;
+      if (st && (await holdsBlob(p, st, blob, source, signal))) return;
       await placeBlob(dir, blob, source, signal);
       // A wrong copy that was replaced is not ours to remove again on failure: the new one is right anyway.
       if (!st) added.push(p);
-    }
+    });
     await fsyncBlobDirs(dir, image);
     throwIfAborted(signal);
     await writeFileAtomic(path.join(dir, INDEX_FILE), serializeIndex(mergeLayoutIndex(index, image.entry, options.tag)));

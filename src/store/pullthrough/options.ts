@@ -11,6 +11,12 @@ export const POLL_MS = 50;
 export const MAX_FAILURES_WITHOUT_PROGRESS = 5;
 /** The longest pause between two attempts (it doubles from 50 ms with each failure without progress). */
 export const MAX_RETRY_PAUSE_MS = 1_000;
+/**
+ * A download writes in batches of this many bytes, one `writev` while the next batch arrives (see drain.ts): large
+ * enough to pay an async write's fixed cost rarely, small enough to keep little in memory and resume close to
+ * where a dropped connection stopped.
+ */
+export const WRITE_BATCH_BYTES = 1 << 20;
 /** A durable download starts an fdatasync after this many new bytes (see drain.ts). */
 export const EARLY_SYNC_BYTES = 8 << 20;
 /** How many times one fetch starts over after its lock or partial was taken away from it. */

@@ -18,18 +18,21 @@ import { clearBlobPath } from './blob-file.js';
  * is left to `verify` and `verifyOnRead`: finding it here would mean re-hashing the existing blob on every dedup.)
  * The loser of a check-then-rename race replaces the winner's file with identical verified bytes, which no reader
  * can tell apart (open readers keep their own inode).
+ *
+ * `syncDir: false` leaves the directory fsync to a caller that does it asynchronously (a download, which must not
+ * stall the other downloads of its process on the main thread); the blob is not durable until it has.
  */
-export function publishSync(ctx: StoreContext, temp: string, digest: string, size: number): 'published' | 'existed' {
+export function publishSync(ctx: StoreContext, temp: string, digest: string, size: number, syncDir = ctx.durable): 'published' | 'existed' {
   const final = ctx.paths.blobPath(digest);
   const existing = fs.lstatSync(final, { throwIfNoEntry: false });
   if (existing?.isFile() && existing.size === size) {
     unlinkQuiet(temp);
     // The winner may have renamed but not yet synced the directory: make "durable" true for us too.
-    if (ctx.durable) fsyncDirSync(path.dirname(final));
+    if (syncDir) fsyncDirSync(path.dirname(final));
     return 'existed';
   }
   if (existing?.isDirectory()) clearBlobPath(ctx, final);
   fs.renameSync(temp, final);
-  if (ctx.durable) fsyncDirSync(path.dirname(final));
+  if (syncDir) fsyncDirSync(path.dirname(final));
   return 'published';
 }

@@ -3,11 +3,12 @@
  * verified over every byte before it is published into the store. Runs under a held fetch lock (see `fetch.ts`).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { createDigester, parseDigest } from '../../digest/index.js';
 import { Verifier } from '../../digest/verifier.js';
 import { DigestMismatchError, FetchFailedError, MoteNotFoundError, NoSpaceError, SizeMismatchError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
-import { unlinkBestEffort } from '../../internal/fs.js';
+import { fsyncDir, unlinkBestEffort } from '../../internal/fs.js';
 import { isRangeReadable, type MoteProvider } from '../roles.js';
 import type { StoreContext } from '../file/context.js';
 import { asStoreError } from '../file/errors.js';
@@ -159,10 +160,9 @@ export async function download(
     lock.throwIfLost();
     // Read-only like every blob, then data fsync BEFORE the rename: the blob name must never point at bytes that
     // a crash could still lose. fchmod first so the mode is in the same journal state as the data.
-    localSync(() => {
-      fs.fchmodSync(part.fd, 0o444);
-      if (ctx.durable) fs.fsyncSync(part.fd);
-    }, paths.root);
+    localSync(() => fs.fchmodSync(part.fd, 0o444), paths.root);
+    // In the thread pool: one download's fsync must not stall the process's other downloads on the main thread.
+    if (ctx.durable) await syncFd(part.fd, paths.root);
     closeFd();
     lock.partial = undefined; // we are about to move it ourselves
     lock.throwIfLost();
@@ -171,11 +171,13 @@ export async function download(
     const temp = claimOwnPartial(paths, digest, part);
     if (!temp) throw new LockLostError('partial taken away');
     try {
-      publishSync(ctx, temp, digest, st.offset);
+      publishSync(ctx, temp, digest, st.offset, false);
     } catch (err) {
       unlinkBestEffort(temp);
       throw asStoreError(err, paths.root);
     }
+    // The new name made durable, in the thread pool too, before the caller is told the mote is in the store.
+    if (ctx.durable) await fsyncDir(path.dirname(paths.blobPath(digest))).catch((err: unknown) => Promise.reject(asStoreError(err, paths.root)));
     return info.mediaType;
   } catch (err) {
     const failure = err instanceof LocalError ? err.inner : err;
@@ -201,4 +203,9 @@ async function describe(source: MoteProvider, digest: string, hint: FetchHint): 
   const info = await source.find(digest);
   if (!info) throw new MoteNotFoundError(digest, 'not in the cache nor in its source');
   return { size: info.size, mediaType: hint.mediaType || info.mediaType };
+}
+
+/** fsync of an open descriptor in the thread pool; a failure is the store's typed error (NoSpaceError...). */
+function syncFd(fd: number, root: string): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(asStoreError(err, root)) : resolve())));
 }

@@ -32,7 +32,7 @@ import path from 'node:path';
 import { FetchFailedError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
 import { isErrno } from '../../internal/errno.js';
-import { fsyncDirSync, fsyncPathSync, mkdirpSync } from '../../internal/fs.js';
+import { fsyncDir, fsyncPath, mkdirpSync } from '../../internal/fs.js';
 import type { StoreContext } from '../file/context.js';
 import { isPublished } from '../file/blob-file.js';
 import { asStoreError } from '../file/errors.js';
@@ -86,12 +86,12 @@ async function fetchAcrossProcesses(
         // must not return before the bytes and the name are on disk.
         if (ctx.durable) {
           try {
-            fsyncPathSync(blob);
+            await fsyncPath(blob); // in the thread pool: other downloads of this process go on meanwhile
           } catch (err) {
             if (isErrno(err, 'ENOENT')) continue; // pruned right away: fetch again
             throw err;
           }
-          fsyncDirSync(path.dirname(blob));
+          await fsyncDir(path.dirname(blob));
         }
         return undefined;
       }

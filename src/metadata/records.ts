@@ -1,0 +1,137 @@
+/**
+ * Values of any size on a `KeyValueStore`, read back whole or not at all.
+ *
+ * A record is a one-line JSON head (`{"v":1,"bytes":N,"sha256":"..."}`), a newline, then the body when it fits
+ * in one value. A larger body is split into chunks of `MAX_VALUE_BYTES` written first under keys of a fresh
+ * random generation (`motemeta1|chunk|<gen>|<i>`, never rewritten), and the head (with `gen` and `chunks`) is
+ * written last: one `set` switches readers from the whole old value to the whole new one. A reader checks the
+ * length and SHA-256 of what it assembled. The previous generation's chunks are deleted once the new head is in;
+ * a reader that was still on them finds one missing, sees that the head moved, and reads the new generation.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { metadataKeys } from './keys.js';
+import { slices } from './bounded.js';
+import { MAX_VALUE_BYTES, type KeyValueStore } from './types.js';
+
+interface Head {
+  v: 1;
+  bytes: number;
+  sha256: string;
+  gen?: string;
+  chunks?: number;
+}
+
+/** A head decoded: the body inline, or where its chunks are. */
+type Decoded = { head: Head; inline: Buffer | undefined };
+/** What resolving a head gave: the body; a chunk missing (perhaps rewritten meanwhile); or unusable bytes. */
+type Resolved = { body: Buffer } | 'missing' | 'corrupt';
+
+const CHUNK_WRITES = 16; // chunk writes in flight at once
+const READ_ATTEMPTS = 8; // heads followed while writers keep replacing the value under a reader
+const GEN_RE = /^[0-9a-f]{24}$/;
+const SHA_RE = /^[0-9a-f]{64}$/;
+const MAX_CHUNKS = 65_536; // 4 GiB: anything claiming more is not ours
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const headLine = (head: Head) => Buffer.from(`${JSON.stringify(head)}\n`);
+const chunkKeys = (gen: string, n: number) => Array.from({ length: n }, (_, i) => metadataKeys.chunk(gen, i));
+
+export interface WriteOptions {
+  ttlMs?: number | undefined;
+}
+
+/** Writes `body` under `key` (chunked when it has to be), then deletes the chunks of the value it replaced. */
+export async function writeRecord(kv: KeyValueStore, key: string, body: Buffer, options: WriteOptions = {}): Promise<void> {
+  const setOptions = options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs };
+  const meta: Head = { v: 1, bytes: body.length, sha256: sha256(body) };
+  const inline = Buffer.concat([headLine(meta), body]);
+  // The value being replaced, for its chunks (read while ours are written).
+  const previous = kv.get(key).then(
+    (raw) => (raw ? decodeHead(raw)?.head : undefined),
+    () => undefined,
+  );
+  let gen: string | undefined;
+  let head = inline;
+  if (inline.length > MAX_VALUE_BYTES) {
+    gen = randomBytes(12).toString('hex');
+    const n = Math.ceil(body.length / MAX_VALUE_BYTES);
+    const keys = chunkKeys(gen, n);
+    for (const part of slices(keys.map((k, i) => [k, i] as const), CHUNK_WRITES)) {
+      await Promise.all(part.map(([k, i]) => kv.set(k, body.subarray(i * MAX_VALUE_BYTES, (i + 1) * MAX_VALUE_BYTES), setOptions)));
+    }
+    head = headLine({ ...meta, gen, chunks: n });
+  }
+  const prev = await previous;
+  await kv.set(key, head, setOptions);
+  if (prev?.gen !== undefined && prev.gen !== gen) await deleteChunks(kv, prev.gen, prev.chunks ?? 0);
+}
+
+/** Best effort: a chunk left behind is unreachable (no head names it) and expires with its TTL, if any. */
+async function deleteChunks(kv: KeyValueStore, gen: string, n: number): Promise<void> {
+  try {
+    for (const part of slices(chunkKeys(gen, n), CHUNK_WRITES)) await Promise.all(part.map((k) => kv.delete(k)));
+  } catch {
+    // The write itself succeeded; leftovers are only space.
+  }
+}
+
+/** The body stored under `key`, or undefined when absent, incomplete or not a record of ours. */
+export async function readRecord(kv: KeyValueStore, key: string): Promise<Buffer | undefined> {
+  return readFrom(kv, key, await kv.get(key));
+}
+
+/**
+ * The bodies under `keys`, from one `getMany` of the heads (plus one per chunked value). Absent, incomplete and
+ * unusable records are `undefined`.
+ */
+export async function readRecords(kv: KeyValueStore, keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  const heads = await kv.getMany(keys);
+  return Promise.all(heads.map((raw, i) => readFrom(kv, keys[i]!, raw)));
+}
+
+async function readFrom(kv: KeyValueStore, key: string, raw: Buffer | undefined): Promise<Buffer | undefined> {
+  for (let attempt = 0; raw !== undefined && attempt < READ_ATTEMPTS; attempt++) {
+    const r = await resolve(kv, raw);
+    if (r === 'corrupt') return undefined;
+    if (r !== 'missing') return r.body;
+    // A chunk is gone: either the value was replaced (and its chunks deleted) while we read, or a chunk was
+    // evicted or expired. Only a moved head is worth following.
+    const again = await kv.get(key);
+    if (again === undefined || again.equals(raw)) return undefined;
+    raw = again;
+  }
+  return undefined;
+}
+
+async function resolve(kv: KeyValueStore, raw: Buffer): Promise<Resolved> {
+  const decoded = decodeHead(raw);
+  if (!decoded) return 'corrupt';
+  const { head, inline } = decoded;
+  let body = inline;
+  if (head.gen !== undefined) {
+    const parts = await kv.getMany(chunkKeys(head.gen, head.chunks!));
+    if (parts.some((p) => p === undefined)) return 'missing';
+    body = Buffer.concat(parts as Buffer[]);
+  }
+  if (!body || body.length !== head.bytes || sha256(body) !== head.sha256) return 'corrupt';
+  return { body };
+}
+
+function decodeHead(raw: Buffer): Decoded | undefined {
+  const nl = raw.indexOf(0x0a);
+  if (nl < 0 || nl > 512) return undefined;
+  let h: Partial<Head>;
+  try {
+    h = JSON.parse(raw.subarray(0, nl).toString('utf8')) as Partial<Head>;
+  } catch {
+    return undefined;
+  }
+  if (typeof h !== 'object' || h === null || h.v !== 1 || typeof h.sha256 !== 'string' || !SHA_RE.test(h.sha256)) return undefined;
+  if (typeof h.bytes !== 'number' || !Number.isSafeInteger(h.bytes) || h.bytes < 0) return undefined;
+  const head: Head = { v: 1, bytes: h.bytes, sha256: h.sha256 };
+  if (h.gen === undefined && h.chunks === undefined) return { head, inline: raw.subarray(nl + 1) };
+  const n = h.chunks;
+  if (typeof h.gen !== 'string' || !GEN_RE.test(h.gen) || typeof n !== 'number' || !Number.isSafeInteger(n)) return undefined;
+  if (n < 1 || n > MAX_CHUNKS || n !== Math.ceil(h.bytes / MAX_VALUE_BYTES) || raw.length !== nl + 1) return undefined;
+  return { head: { ...head, gen: h.gen, chunks: n }, inline: undefined };
+}

@@ -63,7 +63,8 @@ export class MemcachedKeyValueStore implements KeyValueStore {
   /** `servers`: `host[:port]` (default port 11211), several separated by commas (keys are spread over them). */
   constructor(servers: string, options: MemcachedKeyValueStoreOptions = {}) {
     if (typeof servers !== 'string' || !SERVERS_RE.test(servers)) {
-      throw new InvalidArgumentError(`expected memcached servers as host[:port][,host[:port]...], got ${JSON.stringify(servers).slice(0, 200)}`);
+      const got = JSON.stringify(servers)?.slice(0, 200);
+      throw new InvalidArgumentError(`expected memcached servers as host[:port][,host[:port]...], got ${got}`);
     }
     this.servers = servers;
     this.timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_MEMCACHED_TIMEOUT_MS);

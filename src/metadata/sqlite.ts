@@ -209,7 +209,7 @@ function openDb(file: string, options: Required<SqliteKeyValueStoreOptions>): Da
     db.pragma(`synchronous = ${options.durable ? 'NORMAL' : 'OFF'}`);
     const version = appId === METADATA_APPLICATION_ID ? (db.pragma('user_version', { simple: true }) as number) : 0;
     if (version > SCHEMA_VERSION) {
-      throw new CacheUnavailableError(`metadata store ${file} (schema version ${version}, newer than this motecache's ${SCHEMA_VERSION})`);
+      throw new CacheUnavailableError(`metadata store ${file} (schema ${version}, newer than this motecache's ${SCHEMA_VERSION})`);
     }
     // Several processes may create the schema at once: IMMEDIATE serialises them, IF NOT EXISTS makes it idempotent.
     if (version < SCHEMA_VERSION) db.transaction(() => {

@@ -10,20 +10,23 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 
 /**
  * A key/value backend. Keys are printable ASCII without spaces, at most 200 bytes (memcached's limit is 250);
- * values are at most {@link MAX_VALUE_BYTES}. Every method validates its input first (typed errors) and is bounded.
+ * values are at most {@link MAX_VALUE_BYTES}. Every method validates its input first (`InvalidArgumentError`,
+ * before the backend is asked) and is bounded: a backend that is unreachable, failing or closed gives
+ * `CacheUnavailableError` within its time bound. Values are copies both ways.
  */
 export interface KeyValueStore {
   readonly kind: 'memory' | 'sqlite' | 'redis' | 'memcached';
   get(key: string): Promise<Buffer | undefined>;
-  /** As many values as keys, in order (one round trip where the backend allows). */
+  /** As many values as keys, in order (one round trip where the backend allows; Redis and memcached: 64 keys each). */
   getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
-  /** Stores the value; with `ttlMs` it expires after that long. */
+  /** Stores the value; with `ttlMs` it expires after that long, without it never (an earlier TTL is cleared). */
   set(key: string, value: Buffer, options?: { ttlMs?: number }): Promise<void>;
   /** Stores the value only if the key is absent (or expired): true if it was stored. Atomic. */
   add(key: string, value: Buffer, options: { ttlMs: number }): Promise<boolean>;
   /** Deletes the key only if it still holds `expected`: true if it did. Atomic. */
   deleteIf(key: string, expected: Buffer): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Idempotent; every later call rejects with `CacheUnavailableError`. */
   close(): Promise<void>;
 }
 
@@ -31,6 +34,10 @@ export interface KeyValueStore {
  * Repository states and image facts on a key/value backend. Large values (a repository with 100,000 tags) are
  * split into chunks of at most MAX_VALUE_BYTES and read back whole or not at all (a reader never sees half of one
  * write and half of another). Image facts are keyed by the immutable digest: stored once.
+ *
+ * Repository names are canonical `registry/repository`, as `Reference.name` gives them (`docker.io/library/alpine`),
+ * else `InvalidArgumentError`; a malformed digest is `InvalidDigestError`; a `TagState` digest may be `''` (not
+ * resolved yet). A stored value that cannot be read back whole and valid reads as absent, never as an error.
  */
 export interface ImageMetadataStore {
   getRepository(repository: string): Promise<RepositoryState | undefined>;

@@ -26,7 +26,9 @@ export function validateRepositoryName(name: unknown): string {
   } catch (err) {
     throw new InvalidArgumentError(`invalid repository name ${shown}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (canonical !== name) throw new InvalidArgumentError(`repository name ${shown} is not canonical registry/repository (${JSON.stringify(canonical)})`);
+  if (canonical !== name) {
+    throw new InvalidArgumentError(`repository name ${shown} is not canonical registry/repository (${JSON.stringify(canonical)})`);
+  }
   return name;
 }
 
@@ -84,10 +86,17 @@ export function checkRepositoryState(state: unknown): RepositoryState {
     entries.push([tag, checkTag(repository, tag, v)]);
   }
   // fromEntries: a tag named `__proto__` (a valid tag) stays a tag, not a prototype.
-  const out: RepositoryState = { repository, lastUpdate: time(`${repository} lastUpdate`, s.lastUpdate), tags: Object.fromEntries(entries) };
+  const out: RepositoryState = {
+    repository,
+    lastUpdate: time(`${repository} lastUpdate`, s.lastUpdate),
+    tags: Object.fromEntries(entries),
+  };
   if (s.lastError !== undefined) {
     const e = object(`${repository} lastError`, s.lastError);
-    out.lastError = { message: said(`${repository} lastError.message`, e.message, 64 * 1024), at: time(`${repository} lastError.at`, e.at) };
+    out.lastError = {
+      message: said(`${repository} lastError.message`, e.message, 64 * 1024),
+      at: time(`${repository} lastError.at`, e.at),
+    };
     if (e.code !== undefined) out.lastError.code = said(`${repository} lastError.code`, e.code, 200);
   }
   return out;
@@ -120,7 +129,11 @@ type Layer = { digest: string; size: number; mediaType: string };
 function checkLayer(digest: string, v: unknown): Layer {
   const what = `a layer of ${digest}`;
   const l = object(what, v);
-  return { digest: validateDigest(l.digest as string), size: size(`${what} size`, l.size), mediaType: text(`${what} mediaType`, l.mediaType, { max: 1024 }) };
+  return {
+    digest: validateDigest(l.digest as string),
+    size: size(`${what} size`, l.size),
+    mediaType: text(`${what} mediaType`, l.mediaType, { max: 1024 }),
+  };
 }
 
 /** Image facts, checked (`InvalidArgumentError`, `InvalidDigestError`), as a plain copy. */
@@ -128,7 +141,10 @@ export function checkImageInfo(info: unknown): ImageInfo {
   const i = object('image info', info);
   const digest = validateDigest(i.digest as string);
   const what = `image ${digest}`;
-  const labels = Object.entries(object(`${what} labels`, i.labels)).map(([k, v]): [string, string] => [k, said(`${what} label ${JSON.stringify(k).slice(0, 200)}`, v, 64 * 1024)]);
+  const labels = Object.entries(object(`${what} labels`, i.labels)).map(([k, v]): [string, string] => [
+    k,
+    said(`${what} label ${JSON.stringify(k).slice(0, 200)}`, v, 64 * 1024),
+  ]);
   // `layers` may be missing from a record written before the field existed: no layers known.
   const layers = i.layers === undefined ? [] : array(`${what} layers`, i.layers).map((l) => checkLayer(digest, l));
   // `as`: compiles whether or not this ImageInfo has `layers` yet (added by issue 11).

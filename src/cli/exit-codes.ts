@@ -51,6 +51,8 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_INVALID_PLATFORM: ExitCode.Usage,
   ERR_REGISTRY_NOT_FOUND: ExitCode.NotFound,
   ERR_PLATFORM_NOT_FOUND: ExitCode.NotFound,
+  ERR_MOTE_NOT_CACHED: ExitCode.NotFound,
+  ERR_MOTE_REFRESH_FAILED: ExitCode.RegistryUnavailable,
   ERR_REGISTRY_PROTOCOL: ExitCode.Integrity,
   ERR_INVALID_MANIFEST: ExitCode.Integrity,
   ERR_INVALID_DESCRIPTOR: ExitCode.Integrity,

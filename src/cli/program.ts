@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
+import { registerImages } from './commands/images.js';
 import { registerInfo } from './commands/info.js';
 import { registerLs } from './commands/ls.js';
 import { registerPrune } from './commands/prune.js';
@@ -8,6 +9,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWarm } from './commands/warm.js';
 import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -42,6 +44,8 @@ export function createProgram(shared: Shared): Command {
   registerVerify(program, shared);
   registerDu(program, shared);
   registerPull(program, shared);
+  registerImages(program, shared);
+  registerWarm(program, shared);
   return program;
 }
 

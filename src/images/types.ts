@@ -28,6 +28,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** For an index: each child's platform and digest; for a single manifest: its own platform if the config says. */
   platforms: ImagePlatform[];
+  /** The layers (for an index: of the platform used), in order. */
+  layers: Array<{ digest: string; size: number; mediaType: string }>;
   /** Manifest + config + layers (for an index: of the platform used), in bytes. */
   size: number;
   /** Milliseconds since the epoch. */
@@ -52,7 +54,7 @@ export interface TagState {
  * answering from the last good state (the seed's rule).
  */
 export interface RepositoryState {
-  /** Canonical `registry/repository` (the full registry host: `docker.io` names are `index.docker.io/...`). */
+  /** Canonical `registry/repository`, as `Reference.name` gives it (the full host: `docker.io/library/alpine`). */
   repository: string;
   /** When the tag list was last read successfully (ms since the epoch); 0: never. */
   lastUpdate: number;

@@ -11,3 +11,4 @@ export { RedisKeyValueStore, type RedisKeyValueStoreOptions } from './redis.js';
 export { MemcachedKeyValueStore, DEFAULT_MEMCACHED_TIMEOUT_MS, type MemcachedKeyValueStoreOptions } from './memcached.js';
 export { KvImageMetadataStore, type KvImageMetadataStoreOptions } from './store.js';
 export { validateRepositoryName, checkRepositoryState, checkImageInfo } from './validate.js';
+export { openKeyValueStore, openImageMetadataStore } from './spec.js';

@@ -1,5 +1,6 @@
 import { cliProgress } from '../bars.js';
-import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { addRegistryOptions } from '../registry-options.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
 import { parseDuration } from '../duration.js';
@@ -15,17 +16,6 @@ interface PullCliOptions {
   concurrency?: string;
   copy?: boolean;
   timeout?: string;
-}
-
-/**
- * `--insecure` may be repeated, and each value may list several hosts separated by commas. A value that names no
- * host (`--insecure "$HOST"` with `$HOST` unset) is a usage error: ignoring it would leave the user believing a host
- * was allowed.
- */
-function collectHosts(value: string, previous: string[] = []): string[] {
-  const hosts = value.split(',').map((h) => h.trim()).filter((h) => h !== '');
-  if (hosts.length === 0) throw new CommanderArgumentError('names no host');
-  return [...previous, ...hosts];
 }
 
 function parseConcurrency(value: string | undefined): number | undefined {
@@ -94,15 +84,14 @@ function summary(r: PullResult): string[] {
 }
 
 export function registerPull(program: Command, shared: Shared): void {
-  program
+  const command = program
     .command('pull')
     .description('pull an image or artifact through the cache into an OCI layout (oci:DIR[:TAG]) or archive (oci-archive:FILE[:TAG])')
     .argument('<reference>', 'image reference, e.g. registry.example.com/repo:tag or …@sha256:…')
     .requiredOption('--to <destination>', 'oci:<dir>[:<tag>] or oci-archive:<file.tar>[:<tag>] (tag default: the reference\'s)')
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host\'s)')
-    .option('--all-platforms', 'keep the whole index and pull every platform')
-    .option('--insecure <host>', 'allow plain HTTP or unverified TLS for this registry host (repeatable)', collectHosts)
-    .option('--authfile <file>', 'credentials file (Docker config.json or containers auth.json format)')
+    .option('--all-platforms', 'keep the whole index and pull every platform');
+  addRegistryOptions(command)
     .option('--concurrency <n>', 'blobs to download at once (default 4)')
     .option('--copy', 'copy blobs into an oci: layout instead of hard-linking them from the cache (same filesystem only)')
     .option('--timeout <duration>', 'give up on the whole pull after this long (90, 90s, 10m, 1h): exit 7, nothing written')

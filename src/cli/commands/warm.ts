@@ -1,0 +1,122 @@
+/**
+ * `mote warm <repo...> | --repos FILE`: the warmer as a process. `--once`: one cycle, a report, exit (for cron and
+ * scripts); otherwise it runs until SIGINT or SIGTERM, then finishes or abandons what is in flight within 5 s and
+ * closes the store. `--listen ADDR` serves GET /healthz, GET /metrics and POST /notify.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors.js';
+import type { CycleReport } from '../../warm/warmer.js';
+import { commandContext, type Shared } from '../context.js';
+import { parseDuration } from '../duration.js';
+import { CliError } from '../output.js';
+import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
+
+interface WarmCliOptions extends RegistryCliOptions {
+  repos?: string;
+  once?: boolean;
+  store?: string;
+  listen?: string;
+  interval?: string;
+}
+
+const SHUTDOWN_GRACE_MS = 5_000;
+const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
+const MAX_REPOSITORIES = 100_000;
+
+/** Repositories from the arguments and a file (one per line; blank lines and `#` comments skipped). */
+function repositoryList(args: string[], file: string | undefined): string[] {
+  const out = [...args];
+  if (file !== undefined) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const s = line.replace(/#.*/, '').trim();
+      if (s !== '') out.push(s);
+    }
+  }
+  if (out.length === 0) throw new InvalidArgumentError('name the repositories to warm, as arguments or with --repos FILE');
+  if (out.length > MAX_REPOSITORIES) throw new InvalidArgumentError(`more than ${MAX_REPOSITORIES} repositories`);
+  return [...new Set(out)];
+}
+
+export function registerWarm(program: Command, shared: Shared): void {
+  addRegistryOptions(
+    program
+      .command('warm')
+      .description('keep the tags and image facts of repositories fresh in the metadata cache')
+      .argument('[repository...]', 'repositories, e.g. registry.example.com/team/app')
+      .option('--repos <file>', 'more repositories, one per line')
+      .option('--once', 'one cycle, then exit (for cron and scripts)')
+      .option('--store <spec>', 'metadata store: sqlite:PATH, redis://HOST:PORT or memcached://HOST:PORT (default: SQLite in the cache)')
+      .option('--listen <addr>', 'serve GET /healthz, GET /metrics and POST /notify on HOST:PORT')
+      .option('--interval <duration>', 'read each tag list again after this long (default 5m)'),
+  ).action(async (args: string[], opts: WarmCliOptions, command: Command) => {
+    const ctx = commandContext(command, shared);
+    const repositories = repositoryList(args, opts.repos);
+    const pollIntervalMs = opts.interval === undefined ? undefined : parseDuration(opts.interval, '--interval', MAX_INTERVAL_MS);
+    const [{ Warmer }, { openImageMetadataStore }, { RegistryClient }, { startWarmServer }, { WarmMetrics }] = await Promise.all([
+      import('../../warm/warmer.js'),
+      import('../../metadata/spec.js'),
+      import('../../registry/client.js'),
+      import('../../warm/server.js'),
+      import('../../warm/metrics.js'),
+    ]);
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    process.once('SIGTERM', stop);
+    const client = new RegistryClient(clientOptions(opts));
+    const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
+    const metrics = new WarmMetrics();
+    let lastCycle: CycleReport | undefined;
+    const warmer = new Warmer({
+      client,
+      store: metrics.instrument(store),
+      repositories,
+      ...(pollIntervalMs !== undefined && { pollIntervalMs }),
+      onRequest: (kind) => metrics.request(kind),
+      onChange: (c) => {
+        metrics.change(c.kind);
+        if (ctx.json) process.stdout.write(`${JSON.stringify({ change: c })}\n`);
+        else if (!ctx.quiet) process.stderr.write(`${c.repository}:${c.tag} ${c.kind}${c.digest ? ` ${c.digest}` : ''}\n`);
+      },
+      onError: (repository, err) => {
+        metrics.failure();
+        if (!ctx.quiet) process.stderr.write(`${repository}: ${err instanceof Error ? err.message : String(err)}\n`);
+      },
+      onCycle: (r) => {
+        lastCycle = r;
+        metrics.cycle(r);
+        if (!ctx.quiet && !ctx.json) process.stderr.write(`warm: ${r.refreshed.length} refreshed, ${r.failed.length} failed, ${r.skipped.length} not due\n`);
+      },
+    });
+    const server = opts.listen
+      ? await startWarmServer({
+          listen: opts.listen,
+          notify: (r) => {
+            metrics.notified();
+            warmer.notify(r);
+          },
+          metrics: () => metrics.render(),
+          health: () => ({ ok: !controller.signal.aborted, detail: { repositories: repositories.length, ...(lastCycle && { lastCycle }) } }),
+        })
+      : undefined;
+    if (server && !ctx.quiet) process.stderr.write(`warm: listening on http://${server.address}\n`);
+    try {
+      if (opts.once) {
+        const report = await warmer.cycle(controller.signal);
+        ctx.out.result(report, () => [`refreshed ${report.refreshed.length}, failed ${report.failed.length}, not due ${report.skipped.length}, leased elsewhere ${report.leasedElsewhere.length}`]);
+        if (report.failed.length > 0) throw new CliError('ERR_MOTE_WARM_FAILED', `could not refresh: ${report.failed.join(', ')}`);
+      } else {
+        const running = warmer.run(controller.signal);
+        await new Promise<void>((resolve) => (controller.signal.aborted ? resolve() : controller.signal.addEventListener('abort', () => resolve(), { once: true })));
+        // In-flight requests see the abort; whatever still runs after the grace period is abandoned.
+        await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+      }
+    } finally {
+      process.off('SIGTERM', stop);
+      await server?.close();
+      await client.destroy().catch(() => {});
+      await store.close();
+    }
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Prometheus metrics of a running warmer (prom-client, loaded only by `mote warm`), in the seed's spirit: requests
+ * to registries by kind, metadata store operations by outcome with durations, tag changes, failures, cycles.
+ */
+import { createRequire } from 'node:module';
+import type { ImageMetadataStore } from '../metadata/types.js';
+import type { RequestKind } from '../images/refresh.js';
+import type { CycleReport } from './warmer.js';
+
+type PromClient = typeof import('prom-client');
+
+export class WarmMetrics {
+  readonly #prom: PromClient;
+  readonly #registry: import('prom-client').Registry;
+  readonly #requests: import('prom-client').Counter<'kind'>;
+  readonly #changes: import('prom-client').Counter<'kind'>;
+  readonly #failures: import('prom-client').Counter;
+  readonly #notified: import('prom-client').Counter;
+  readonly #cycles: import('prom-client').Counter;
+  readonly #repositories: import('prom-client').Gauge<'state'>;
+  readonly #storeOps: import('prom-client').Histogram<'op' | 'outcome'>;
+
+  constructor() {
+    this.#prom = createRequire(import.meta.url)('prom-client') as PromClient;
+    const p = this.#prom;
+    const registers = [(this.#registry = new p.Registry())];
+    this.#requests = new p.Counter({ name: 'mote_warm_registry_requests_total', help: 'Requests made to registries, by kind', labelNames: ['kind'], registers });
+    this.#changes = new p.Counter({ name: 'mote_warm_tag_changes_total', help: 'Tags that appeared, moved or disappeared', labelNames: ['kind'], registers });
+    this.#failures = new p.Counter({ name: 'mote_warm_refresh_failures_total', help: 'Repository refreshes that failed', registers });
+    this.#notified = new p.Counter({ name: 'mote_warm_notifications_total', help: 'Repositories named by POST /notify', registers });
+    this.#cycles = new p.Counter({ name: 'mote_warm_cycles_total', help: 'Warmer cycles completed', registers });
+    this.#repositories = new p.Gauge({ name: 'mote_warm_repositories', help: 'Repositories in the last cycle, by outcome', labelNames: ['state'], registers });
+    this.#storeOps = new p.Histogram({
+      name: 'mote_metadata_store_operation_duration_seconds',
+      help: 'Metadata store operations, by operation and outcome',
+      labelNames: ['op', 'outcome'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+      registers,
+    });
+  }
+
+  request(kind: RequestKind): void {
+    this.#requests.inc({ kind });
+  }
+
+  change(kind: string): void {
+    this.#changes.inc({ kind });
+  }
+
+  failure(): void {
+    this.#failures.inc();
+  }
+
+  notified(): void {
+    this.#notified.inc();
+  }
+
+  cycle(r: CycleReport): void {
+    this.#cycles.inc();
+    this.#repositories.set({ state: 'refreshed' }, r.refreshed.length);
+    this.#repositories.set({ state: 'failed' }, r.failed.length);
+    this.#repositories.set({ state: 'not_due' }, r.skipped.length);
+    this.#repositories.set({ state: 'leased_elsewhere' }, r.leasedElsewhere.length);
+  }
+
+  /** The store, with each operation timed and counted by outcome. */
+  instrument(store: ImageMetadataStore): ImageMetadataStore {
+    const timed = <A extends unknown[], R>(op: string, fn: (...a: A) => Promise<R>) =>
+      async (...a: A): Promise<R> => {
+        const end = this.#storeOps.startTimer({ op });
+        try {
+          const r = await fn(...a);
+          end({ outcome: 'ok' });
+          return r;
+        } catch (err) {
+          end({ outcome: 'error' });
+          throw err;
+        }
+      };
+    return {
+      getRepository: timed('get_repository', (r: string) => store.getRepository(r)),
+      putRepository: timed('put_repository', (s: Parameters<ImageMetadataStore['putRepository']>[0]) => store.putRepository(s)),
+      getImage: timed('get_image', (d: string) => store.getImage(d)),
+      getImages: timed('get_images', (d: readonly string[]) => store.getImages(d)),
+      putImage: timed('put_image', (i: Parameters<ImageMetadataStore['putImage']>[0]) => store.putImage(i)),
+      acquireLease: timed('acquire_lease', (n: string, o: string, t: number) => store.acquireLease(n, o, t)),
+      releaseLease: timed('release_lease', (n: string, o: string) => store.releaseLease(n, o)),
+      close: () => store.close(),
+    };
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.#registry.contentType, body: await this.#registry.metrics() };
+  }
+}

@@ -67,6 +67,12 @@ export interface RateLimitOptions {
   burst?: number;
   /** Floor the limiter never goes below after repeated 429s. Default 0.5 rps. */
   minRequestsPerSecond?: number;
+  /**
+   * Part of a budget the registry announces (`RateLimit-Limit` / `RateLimit-Remaining`) this client leaves alone:
+   * with 0.2, manifest GETs to a host stop (`ERR_REGISTRY_RATE_LIMITED`, at once) once a fifth of its budget is
+   * left, until it resets. Default 0: use it all. A background warmer sets it so that people's pulls still work.
+   */
+  reserveFraction?: number;
 }
 
 export interface RegistryClientOptions {

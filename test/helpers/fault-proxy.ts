@@ -23,7 +23,9 @@ export type FaultAction =
    * the next tick), then `bytes` bytes every `everyMs`: a registry (or a link) that trickles, never stalling long enough for a chunk
    * timeout to notice.
    */
-  | { trickle: { afterBytes?: number; bytes: number; everyMs: number } };
+  | { trickle: { afterBytes?: number; bytes: number; everyMs: number } }
+  /** Forward, adding these headers to the registry's response (a budget a registry announces: `RateLimit-*`). */
+  | { addHeaders: Record<string, string> };
 
 export interface FaultRequestInfo {
   /** 0-based, in arrival order. */
@@ -69,6 +71,7 @@ function describeAction(a: FaultAction): string {
   if ('status' in a) return `status:${a.status}`;
   if ('dropAfterBytes' in a) return `drop:${a.dropAfterBytes}`;
   if ('trickle' in a) return `trickle:${a.trickle.bytes}/${a.trickle.everyMs}ms`;
+  if ('addHeaders' in a) return `headers:${Object.keys(a.addHeaders).join(',')}`;
   return `delay:${a.delayMs}`;
 }
 
@@ -145,6 +148,7 @@ export class FaultInjectingProxy {
     if (action !== 'pass' && 'delayMs' in action) await new Promise((r) => setTimeout(r, action.delayMs));
     const dropAfter = action !== 'pass' && 'dropAfterBytes' in action ? action.dropAfterBytes : undefined;
     const trickle = action !== 'pass' && 'trickle' in action ? action.trickle : undefined;
+    const addHeaders = action !== 'pass' && 'addHeaders' in action ? action.addHeaders : undefined;
 
     const upstream = http.request({
       host: this.targetHost,
@@ -173,7 +177,7 @@ export class FaultInjectingProxy {
 
     upstream.on('response', (up) => {
       record.status = up.statusCode;
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, forwardable(up.headers));
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, { ...forwardable(up.headers), ...addHeaders });
       if (trickle) {
         this.trickle(up, res, record, trickle);
         return;

@@ -81,7 +81,9 @@ describe('sleep', () => {
 describe('token bucket (time passed in)', () => {
   const cfg = resolveRateLimit({ requestsPerSecond: 10, burst: 3, minRequestsPerSecond: 1 });
   it('defaults', () => {
-    expect(resolveRateLimit()).toEqual({ requestsPerSecond: 100, burst: 50, minRequestsPerSecond: 0.5 });
+    expect(resolveRateLimit()).toEqual({ requestsPerSecond: 100, burst: 50, minRequestsPerSecond: 0.5, reserveFraction: 0 });
+    for (const bad of [-1, 0, 1, 2, Number.NaN]) expect(resolveRateLimit({ reserveFraction: bad }).reserveFraction).toBe(0);
+    expect(resolveRateLimit({ reserveFraction: 0.2 }).reserveFraction).toBe(0.2);
   });
   it('a burst goes through, then requests are spaced at the rate, reserved in order', () => {
     const b = new HostBucket(cfg, 0);

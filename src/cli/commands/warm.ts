@@ -21,6 +21,7 @@ interface WarmCliOptions extends RegistryCliOptions {
 }
 
 const SHUTDOWN_GRACE_MS = 5_000;
+const WARM_BUDGET_RESERVE = 0.2;
 const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 const MAX_REPOSITORIES = 100_000;
 
@@ -64,7 +65,8 @@ export function registerWarm(program: Command, shared: Shared): void {
     const stop = (): void => controller.abort();
     ctx.signal.addEventListener('abort', stop, { once: true });
     process.once('SIGTERM', stop);
-    const client = new RegistryClient(clientOptions(opts));
+    // A background warmer leaves a fifth of a budget a registry announces to the pulls people run.
+    const client = new RegistryClient({ ...clientOptions(opts), rateLimit: { reserveFraction: WARM_BUDGET_RESERVE } });
     const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
     const metrics = new WarmMetrics();
     let lastCycle: CycleReport | undefined;

@@ -7,11 +7,14 @@
 import { sleep } from '../../internal/abort.js';
 import { CUT_INTERVAL_MS, RATE_LIMIT_DEFAULTS, RECOVERY_FACTOR, RECOVERY_INTERVAL_MS } from '../options.js';
 import type { RateLimitOptions } from '../types.js';
+import { atReserve, parseBudget, type Budget } from './budget.js';
+import type { Headers } from './types.js';
 
 export interface ResolvedRateLimit {
   requestsPerSecond: number;
   burst: number;
   minRequestsPerSecond: number;
+  reserveFraction: number;
 }
 
 export function resolveRateLimit(o: RateLimitOptions = {}): ResolvedRateLimit {
@@ -21,6 +24,7 @@ export function resolveRateLimit(o: RateLimitOptions = {}): ResolvedRateLimit {
     requestsPerSecond,
     burst: Math.max(1, pos(o.burst, RATE_LIMIT_DEFAULTS.burst)),
     minRequestsPerSecond: Math.min(requestsPerSecond, pos(o.minRequestsPerSecond, RATE_LIMIT_DEFAULTS.minRequestsPerSecond)),
+    reserveFraction: typeof o.reserveFraction === 'number' && o.reserveFraction > 0 && o.reserveFraction < 1 ? o.reserveFraction : 0,
   };
 }
 
@@ -35,6 +39,11 @@ export class HostBucket {
   #lastCut = -Infinity;
   #last429 = -Infinity;
   #lastRaise = -Infinity;
+  /** Until then no request starts (a 429's `Retry-After`): the whole host waits, not only the request that got it. */
+  pausedUntil = -Infinity;
+  /** The budget the registry announced last, and when. */
+  budget: Budget | undefined;
+  budgetSeenAt = -Infinity;
 
   constructor(configured: ResolvedRateLimit, now: number) {
     this.configured = configured;
@@ -56,7 +65,8 @@ export class HostBucket {
   reserve(now: number): number {
     this.#refill(now);
     this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
+    const paused = Math.max(0, Math.ceil(this.pausedUntil - now));
+    return Math.max(paused, this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate));
   }
 
   /** Gives back a reserved token (its waiter was aborted). */
@@ -124,9 +134,33 @@ export class RateLimiter {
     }
   }
 
-  on429(host: string): void {
-    const rate = this.bucket(host).on429(this.#now());
+  /**
+   * A 429: the rate is cut, and with a `Retry-After` (ms) the host pauses that long for every request (bounded by
+   * the retry policy's own maximum, `maxPauseMs`: longer waits fail the requests instead).
+   */
+  on429(host: string, retryAfterMs?: number, maxPauseMs = Infinity): void {
+    const b = this.bucket(host);
+    const now = this.#now();
+    if (retryAfterMs !== undefined && retryAfterMs > 0) b.pausedUntil = Math.max(b.pausedUntil, now + Math.min(retryAfterMs, maxPauseMs));
+    const rate = b.on429(now);
     if (rate !== undefined) this.#onChange(host, rate);
+  }
+
+  /** Records the budget a response announced (see budget.ts). */
+  observe(host: string, headers: Headers): void {
+    const now = this.#now();
+    const budget = parseBudget(headers, now);
+    if (!budget) return;
+    const b = this.bucket(host);
+    b.budget = budget;
+    b.budgetSeenAt = now;
+  }
+
+  /** The budget, if a request to `host` now would eat into the reserve this client keeps (undefined: go ahead). */
+  atReserve(host: string): Budget | undefined {
+    const b = this.#buckets.get(host);
+    if (!b?.budget) return undefined;
+    return atReserve(b.budget, this.#config.reserveFraction, b.budgetSeenAt, this.#now()) ? b.budget : undefined;
   }
 
   onSuccess(host: string): void {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { asAbortError, raceSignal, sleep, throwIfAborted } from '../../internal/abort.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { RegistryInsecureError, RegistryProtocolError } from '../errors.js';
+import { RegistryInsecureError, RegistryProtocolError, RegistryRateLimitError } from '../errors.js';
 import { MAX_REDIRECTS } from '../options.js';
 import type { RegistryEvent } from '../types.js';
 import { discard } from './body.js';
@@ -74,6 +74,14 @@ export class Transport {
     for (;;) {
       throwIfAborted(signal);
       attempt++;
+      // A budget the registry announced, down to the reserve this client keeps: manifest GETs (what registries
+      // such as Docker Hub count) stop at once instead of spending what people's pulls need.
+      const reserve = method === 'GET' && /\/manifests\//.test(url.pathname) ? this.#p.limiter.atReserve(url.host) : undefined;
+      if (reserve) {
+        throw new RegistryRateLimitError(`${s.what}: ${url.host} has ${reserve.remaining} of ${reserve.limit} requests left, the reserve this client keeps`, {
+          registry: s.registry,
+        });
+      }
       await this.#p.limiter.acquire(url.host, signal);
       const prepared = await this.#prepare(s, url, registryOrigin);
       const agent = await this.#p.origins.agent(transportFor(url.host, this.insecure).verifyTls || url.protocol === 'http:');
@@ -107,7 +115,8 @@ export class Transport {
       const status = res.status;
       this.#p.emit({ type: 'response', method, url: shown(url), status, attempt, durationMs: performance.now() - started });
 
-      if (status === 429) this.#p.limiter.on429(url.host);
+      this.#p.limiter.observe(url.host, res.headers);
+      if (status === 429) this.#p.limiter.on429(url.host, parseRetryAfter(res.headers['retry-after']), this.#p.retry.maxRetryAfterMs);
       else this.#p.limiter.onSuccess(url.host);
 
       if (status === 401 && !s.noAuth && url.origin === registryOrigin && authRounds === 0 && !(s.body instanceof Readable && s.body.readableDidRead)) {

@@ -19,6 +19,8 @@ export class WarmMetrics {
   readonly #cycles: import('prom-client').Counter;
   readonly #repositories: import('prom-client').Gauge<'state'>;
   readonly #storeOps: import('prom-client').Histogram<'op' | 'outcome'>;
+  readonly #tagsKnown: import('prom-client').Gauge;
+  readonly #lag: import('prom-client').Gauge;
 
   constructor() {
     this.#prom = createRequire(import.meta.url)('prom-client') as PromClient;
@@ -30,6 +32,8 @@ export class WarmMetrics {
     this.#notified = new p.Counter({ name: 'mote_warm_notifications_total', help: 'Repositories named by POST /notify', registers });
     this.#cycles = new p.Counter({ name: 'mote_warm_cycles_total', help: 'Warmer cycles completed', registers });
     this.#repositories = new p.Gauge({ name: 'mote_warm_repositories', help: 'Repositories in the last cycle, by outcome', labelNames: ['state'], registers });
+    this.#tagsKnown = new p.Gauge({ name: 'mote_warm_tags_known', help: 'Tags known across the warmed repositories', registers });
+    this.#lag = new p.Gauge({ name: 'mote_warm_refresh_lag_seconds', help: 'Now minus the oldest deadline still passed after the last cycle', registers });
     this.#storeOps = new p.Histogram({
       name: 'mote_metadata_store_operation_duration_seconds',
       help: 'Metadata store operations, by operation and outcome',
@@ -61,6 +65,8 @@ export class WarmMetrics {
     this.#repositories.set({ state: 'failed' }, r.failed.length);
     this.#repositories.set({ state: 'not_due' }, r.skipped.length);
     this.#repositories.set({ state: 'leased_elsewhere' }, r.leasedElsewhere.length);
+    this.#tagsKnown.set(r.tagsKnown);
+    this.#lag.set(r.lagMs / 1000);
   }
 
   /** The store, with each operation timed and counted by outcome. */

@@ -44,6 +44,10 @@ export interface CycleReport {
   leasedElsewhere: string[];
   /** Not due yet. */
   skipped: string[];
+  /** Tags known across the repositories after the cycle. */
+  tagsKnown: number;
+  /** Refresh lag: now minus the oldest deadline (a tag's, or a repository's poll) still passed after the cycle; 0 if none. */
+  lagMs: number;
 }
 
 export class Warmer {
@@ -72,7 +76,7 @@ export class Warmer {
 
   /** One pass over the repositories: refreshes those due (notified first), each once across warmers. */
   async cycle(signal?: AbortSignal): Promise<CycleReport> {
-    const report: CycleReport = { refreshed: [], failed: [], leasedElsewhere: [], skipped: [] };
+    const report: CycleReport = { refreshed: [], failed: [], leasedElsewhere: [], skipped: [], tagsKnown: 0, lagMs: 0 };
     const notified = new Set(this.#priority);
     this.#priority.clear();
     const ordered = [...this.#repos].sort((a, b) => Number(notified.has(nameOf(b))) - Number(notified.has(nameOf(a))));
@@ -104,7 +108,25 @@ export class Warmer {
         await this.#o.store.releaseLease(lease, this.#owner).catch(() => {});
       }
     });
+    await this.#measure(report);
     return report;
+  }
+
+  /** Tags known and the refresh lag, from the store as the cycle left it. */
+  async #measure(report: CycleReport): Promise<void> {
+    const now = this.#now();
+    let oldest = Infinity;
+    for (const repo of this.#repos) {
+      const name = nameOf(repo);
+      const state = await this.#o.store.getRepository(name).catch(() => undefined);
+      if (!state || state.lastUpdate === 0) continue;
+      oldest = Math.min(oldest, state.lastUpdate + this.#poll() * (1 + this.#spread.get(name)!));
+      for (const tag of Object.values(state.tags)) {
+        report.tagsKnown++;
+        if (tag.excluded === undefined && tag.digest !== '') oldest = Math.min(oldest, tag.deadline);
+      }
+    }
+    report.lagMs = oldest < now ? now - oldest : 0;
   }
 
   /** Cycles until `signal` aborts: after each, waits for the next due time, a notify, or the abort. */

@@ -48,7 +48,9 @@ describe.skipIf(reason)('Warmer (real registry)', () => {
     const store = new KvImageMetadataStore(new MemoryKeyValueStore());
     const w = new Warmer({ client, store, repositories: repos(), now: () => now, pollIntervalMs: 60_000, jitter: 0 });
     let before = (await registry.requests()).length;
-    expect((await w.cycle()).refreshed.sort()).toEqual(repos().sort());
+    const first = await w.cycle();
+    expect(first.refreshed.sort()).toEqual(repos().sort());
+    expect(first).toMatchObject({ tagsKnown: 6, lagMs: 0 });
     expect(await tagLists(before)).toEqual({ 'team/a': 1, 'team/b': 1, 'team/c': 1 });
 
     before = (await registry.requests()).length;
@@ -59,6 +61,13 @@ describe.skipIf(reason)('Warmer (real registry)', () => {
     now += 60_001;
     expect((await restarted.cycle()).refreshed).toHaveLength(3);
     expect(await tagLists(before)).toEqual({ 'team/a': 1, 'team/b': 1, 'team/c': 1 });
+
+    // Past the poll interval, a cycle that cannot refresh one repository (its lease held elsewhere) reports the lag.
+    now += 90_000;
+    await store.acquireLease(`refresh|${repos()[0]}`, 'someone-else', 60_000);
+    const lagging = await restarted.cycle();
+    expect(lagging.leasedElsewhere).toEqual([repos()[0]]);
+    expect(lagging.lagMs).toBe(30_000);
   });
 
   it('two warmers on one store, cycling at once: each repository refreshed once', async () => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../internal/sqlite.js';
+import { isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
@@ -320,16 +320,6 @@ function openDb(file: string, options: Required<SqliteBlobInfoCacheOptions>): Da
     db.close();
     throw err;
   }
-}
-
-function isSqliteError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_');
-}
-
-function isCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
 }
 
 function unavailable(file: string, err: unknown): unknown {

@@ -10,3 +10,15 @@ export function openSqlite(file: string, options: Database.Options = {}): Databa
   SqliteDatabase ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
   return new SqliteDatabase(file, options);
 }
+
+/** Whether `err` is one of SQLite's own errors (better-sqlite3 sets `code` to `SQLITE_…`). */
+export function isSqliteError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+/** Whether `err` says the file is damaged or not a database at all (then it is rebuilt, not reported forever). */
+export function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
+}

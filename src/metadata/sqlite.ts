@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../internal/sqlite.js';
+import { isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError, InvalidArgumentError } from '../errors.js';
 import { checkKey, checkKeys, checkTimeout, checkTtl, checkValue } from './keys.js';
 import type { KeyValueStore } from './types.js';
@@ -228,16 +228,6 @@ function openDb(file: string, options: Required<SqliteKeyValueStoreOptions>): Da
     db.close();
     throw err;
   }
-}
-
-function isSqliteError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_');
-}
-
-function isCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
 }
 
 function unavailable(file: string, err: unknown): unknown {

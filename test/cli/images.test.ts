@@ -3,49 +3,19 @@
  * default metadata store (SQLite in the cache): answers, `--json`, `--offline` answering from what an earlier run
  * stored (no request: the registry's own log), typed errors and exit codes.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/client.js';
 import { pushTaggedImages, type PushedImage } from '../helpers/push-tags.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { moteRunner } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 const reason = registryUnavailableReason();
 const { dir: scratch, cleanup } = makeTempDir('motecache-cli-images-');
 let n = 0;
 const fresh = (label: string): string => path.join(scratch, `${label}-${++n}`);
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(scratch, 'home') };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
-  return e;
-}
-
-function mote(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: env(), cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
+const { mote } = moteRunner(scratch);
 
 let registry: RegistryHandle;
 let pushed: Map<string, PushedImage>;

@@ -4,47 +4,21 @@
  * /healthz, /metrics and /notify (a registry notification and a Docker Hub webhook are accepted, garbage is a 400
  * and the warmer lives on), and stops cleanly on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/client.js';
 import { pushTaggedImages } from '../helpers/push-tags.js';
 import { freePort } from '../helpers/net.js';
 import { registryUnavailableReason, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { moteRunner } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'bin', 'mote.js');
 const reason = registryUnavailableReason();
 const { dir: scratch, cleanup } = makeTempDir('motecache-cli-warm-');
 let n = 0;
 const fresh = (label: string): string => path.join(scratch, `${label}-${++n}`);
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(scratch, 'home') };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
-  return e;
-}
-
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string; err: string }> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: env(), cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (err += String(d)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-  return { child, done };
-}
-const mote = (args: string[]) => start(args).done;
+const { mote, start } = moteRunner(scratch);
 
 let registry: RegistryHandle;
 const REPOS = ['team/a', 'team/b'];

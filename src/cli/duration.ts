@@ -17,3 +17,13 @@ export function parseDuration(s: string, what: string, max: number): number {
   if (ms > max) throw new InvalidArgumentError(`${what}: the duration ${quoted} is too long (at most ${Math.floor(max / 3_600_000)} h)`);
   return ms;
 }
+
+/** A time span for people: `0.4s`, `12s`, `2m05s`, `1h02m`. */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+}

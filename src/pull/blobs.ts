@@ -21,7 +21,7 @@ export interface ImageBlobs {
 }
 
 export async function fetchBlobs(s: PullSession, manifests: readonly { doc: ParsedManifest }[], concurrency: number): Promise<ImageBlobs> {
-  const blobs = new Map<string, Descriptor>();
+  const blobs = new Map<string, { d: Descriptor; kind: 'config' | 'layer' }>();
   const skipped: Descriptor[] = [];
   for (const { doc } of manifests) {
     for (const d of [doc.config, ...doc.layers]) {
@@ -30,24 +30,27 @@ export async function fetchBlobs(s: PullSession, manifests: readonly { doc: Pars
         if (!skipped.some((x) => x.digest === d.digest)) skipped.push(d);
         continue;
       }
-      if (!blobs.has(d.digest)) blobs.set(d.digest, d);
+      if (!blobs.has(d.digest)) blobs.set(d.digest, { d, kind: d === doc.config ? 'config' : 'layer' });
     }
   }
   if (blobs.size > MAX_BLOBS) throw new InvalidManifestError(`more than ${MAX_BLOBS} distinct configs and layers: more than a pull takes`);
-  await runPool([...blobs.values()], concurrency, (d) => fetchBlob(s, d));
-  return { blobs: [...blobs.values()], skipped };
+  let size = 0;
+  for (const { d } of blobs.values()) size += d.size;
+  s.emit({ type: 'plan', blobs: blobs.size, size });
+  await runPool([...blobs.values()], concurrency, ({ d, kind }) => fetchBlob(s, d, kind));
+  return { blobs: [...blobs.values()].map(({ d }) => d), skipped };
 }
 
-async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
+async function fetchBlob(s: PullSession, d: Descriptor, kind: 'config' | 'layer'): Promise<void> {
   throwIfAborted(s.signal);
   // Already here: held from now on (a prune meanwhile leaves it), and checked against the manifest's size.
   if (s.lease.hold(d.digest)) {
     checkHeldSize(s, d);
-    s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'cache' });
-    s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'cache' });
+    s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, source: 'cache' });
+    s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, received: d.size, source: 'cache' });
     return;
   }
-  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
+  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, source: 'registry' });
   let received = 0;
   try {
     // A prune between the download and the hold may take it away again (only a prune to nearly nothing would: it
@@ -71,7 +74,7 @@ async function fetchBlob(s: PullSession, d: Descriptor): Promise<void> {
   } catch (err) {
     throw unwrapFetchError(err);
   }
-  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
+  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, received: d.size, source: 'registry' });
 }
 
 /** The content matches the digest, so a different size means the manifest lied about it. */

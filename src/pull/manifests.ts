@@ -12,8 +12,11 @@ import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { MAX_HOLD_ATTEMPTS } from './options.js';
 import { throwIfAborted } from '../internal/abort.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
+import { DEFAULT_MEDIA_TYPE, isIndexMediaType } from '../oci/media-types.js';
 import type { PullSession } from './session.js';
+
+/** An index or a manifest, for progress (by its media type; an unknown one is taken for a manifest). */
+const kindOf = (mediaType: string | undefined): 'index' | 'manifest' => (mediaType !== undefined && isIndexMediaType(mediaType) ? 'index' : 'manifest');
 
 export interface FetchedDocument {
   descriptor: Descriptor;
@@ -42,8 +45,8 @@ async function byTagWithGet(s: PullSession, tag: string): Promise<FetchedDocumen
   s.manifestBytes += fetched.bytes.length;
   const d = fetched.descriptor;
   await putAndHold(s, fetched.bytes, d);
-  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, size: d.size, source: 'registry' });
-  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, size: d.size, received: d.size, source: 'registry' });
+  s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, kind: kindOf(d.mediaType), size: d.size, source: 'registry' });
+  s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, kind: kindOf(d.mediaType), size: d.size, received: d.size, source: 'registry' });
   return { descriptor: { mediaType: d.mediaType, digest: d.digest, size: fetched.bytes.length }, bytes: fetched.bytes };
 }
 
@@ -61,11 +64,11 @@ async function byDigest(
   const bytes = s.lease.hold(digest) ? await readHeld(s, digest) : undefined;
   if (bytes) {
     const mt = hint.mediaType ?? (await s.local.find(digest))?.mediaType ?? DEFAULT_MEDIA_TYPE;
-    s.emit({ type: 'start', digest, mediaType: mt, size: bytes.length, source: 'cache' });
-    s.emit({ type: 'done', digest, mediaType: mt, size: bytes.length, received: bytes.length, source: 'cache' });
+    s.emit({ type: 'start', digest, mediaType: mt, kind: kindOf(mt), size: bytes.length, source: 'cache' });
+    s.emit({ type: 'done', digest, mediaType: mt, kind: kindOf(mt), size: bytes.length, received: bytes.length, source: 'cache' });
     return { descriptor: { mediaType: mt, digest, size: bytes.length }, bytes };
   }
-  s.emit({ type: 'start', digest, mediaType: hint.mediaType ?? DEFAULT_MEDIA_TYPE, size: hint.size, source: 'registry' });
+  s.emit({ type: 'start', digest, mediaType: hint.mediaType ?? DEFAULT_MEDIA_TYPE, kind: kindOf(hint.mediaType), size: hint.size, source: 'registry' });
   // The client verifies the bytes against the digest asked for; the store verifies them again as it keeps them
   // (it never takes a digest on trust), so the check is not repeated here.
   const fetched = await s.client.getManifest(s.ref, digest, { signal: s.signal });
@@ -73,7 +76,7 @@ async function byDigest(
   if (expected && fetched.bytes.length !== expected.size) throw new SizeMismatchError(digest, expected.size, fetched.bytes.length);
   const descriptor: Descriptor = { mediaType: expected?.mediaType ?? fetched.descriptor.mediaType, digest, size: fetched.bytes.length };
   await putAndHold(s, fetched.bytes, descriptor);
-  s.emit({ type: 'done', digest, mediaType: descriptor.mediaType, size: descriptor.size, received: descriptor.size, source: 'registry' });
+  s.emit({ type: 'done', digest, mediaType: descriptor.mediaType, kind: kindOf(descriptor.mediaType), size: descriptor.size, received: descriptor.size, source: 'registry' });
   return { descriptor, bytes: fetched.bytes };
 }
 

@@ -8,11 +8,19 @@ import type { BlobPlacement } from './destination/blob-source.js';
 /** Where a blob's bytes came from in this pull. */
 export type BlobSourceKind = 'registry' | 'cache';
 
-/** Per-blob progress: `start`, any number of `progress` (registry downloads only), then `done`. */
+/** What a blob is to the image (progress shows it). */
+export type PullBlobKind = 'index' | 'manifest' | 'config' | 'layer';
+
+/**
+ * Progress. Per blob: `start`, any number of `progress` (registry downloads only), then `done`. Once every
+ * manifest is known, before the first config or layer starts, one `plan`: how many distinct configs and layers the
+ * pull needs and their bytes (in the store or not; foreign layers not counted), for an overall total.
+ */
 export type PullProgressEvent =
-  | { type: 'start'; digest: string; mediaType: string; size: number; source: BlobSourceKind }
+  | { type: 'plan'; blobs: number; size: number }
+  | { type: 'start'; digest: string; mediaType: string; kind: PullBlobKind; size: number; source: BlobSourceKind }
   | { type: 'progress'; digest: string; size: number; received: number; source: 'registry' }
-  | { type: 'done'; digest: string; mediaType: string; size: number; received: number; source: BlobSourceKind };
+  | { type: 'done'; digest: string; mediaType: string; kind: PullBlobKind; size: number; received: number; source: BlobSourceKind };
 
 export interface PullOptions {
   /** The store, or its directory. Default: the CLI's (`$MOTE_CACHE_DIR`, else `$XDG_CACHE_HOME/motecache`, else `~/.cache/motecache`). */

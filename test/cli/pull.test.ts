@@ -216,9 +216,58 @@ describe.skipIf(reason)('mote pull', () => {
       child.once('close', (code) => resolve({ code, out, err: '' }));
     });
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/sha256:[0-9a-f]{12} \[/); // a bar labelled with a short digest
+    expect(r.out).toMatch(/layer {4}sha256:[0-9a-f]{12} \[/); // a bar labelled with the kind and a short digest
+    expect(r.out).toMatch(/total {4}\d\/\d blobs +\[/); // the overall bar
+    // each layer leaves a line once downloaded
+    expect(r.out.match(/layer {4}sha256:[0-9a-f]{12} +\S+ \S+ {2}downloaded in \S+/g)?.length, r.out).toBe(3);
     expect(r.out).toContain(`pulled ${registry.host}/team/big:v1`);
     expect(fs.existsSync(path.join(dest, 'index.json'))).toBe(true);
+  });
+
+  it('stderr not a terminal (a CI log): a line per blob started and finished, the total every 5 s; nothing with --json or -q', async () => {
+    const layer = app.manifests[0]!.layers[0]!;
+    // The big layer trickles (~40 kB a second: about 8 s), long enough for a total line.
+    const proxy = await FaultInjectingProxy.start(registry.host, (req) =>
+      req.method === 'GET' && req.path.endsWith(`/blobs/${layer.digest}`) ? { trickle: { bytes: 40_000, everyMs: 1_000 } } : 'pass',
+    );
+    try {
+      const cache = fresh('cache');
+      const args = (c: string, ...more: string[]): string[] => ['pull', `${proxy.host}/team/app:v1`, '--to', `oci:${fresh('layout')}`, '--cache', c, ...more];
+      const [plain, json, quiet] = await Promise.all([mote(args(cache)), mote(args(fresh('cache'), '--json')), mote(args(fresh('cache'), '-q'))]);
+      for (const r of [plain, json, quiet]) expect(r.code, r.err).toBe(0);
+      const lines = plain.err.trimEnd().split('\n');
+      const kinds = new Map<string, string>([[app.digest, 'manifest'], [app.manifests[0]!.config.digest, 'config']]);
+      for (const l of app.manifests[0]!.layers) kinds.set(l.digest, 'layer');
+      expect(kinds.size).toBe(app.blobs.length);
+      for (const [digest, kind] of kinds) {
+        expect(lines.filter((l) => l.startsWith(`downloading ${kind} ${digest} (`)), digest).toHaveLength(1);
+        expect(lines.filter((l) => new RegExp(`^downloaded  ${kind} ${digest} \\S+ \\S+ in \\S+ \\(\\S+ \\S+/s\\)$`).test(l)), digest).toHaveLength(1);
+      }
+      const totals = lines.filter((l) => l.startsWith('total: '));
+      expect(totals.length, plain.err).toBeGreaterThanOrEqual(1);
+      expect(totals.length, plain.err).toBeLessThanOrEqual(3);
+      expect(totals[0]).toMatch(/^total: \S+ \S+ of \S+ \S+ \(\d+%\), \d of 4 blobs, \S+ \S+\/s, ETA \S+, \S+ elapsed$/);
+      expect(lines.length).toBe(2 * kinds.size + totals.length);
+      expect(plain.err).not.toContain('\x1B'); // no escape codes in a log
+      // The summary gives the time taken and the throughput.
+      expect(plain.out).toMatch(/\n {2}elapsed: +\d+(\.\d)?s, \S+ \S+\/s from the registry\n/);
+
+      expect(json.err).toBe('');
+      expect(JSON.parse(json.out)).toMatchObject({ digest: app.digest, elapsedMs: expect.any(Number) });
+      expect((JSON.parse(json.out) as { elapsedMs: number }).elapsedMs).toBeGreaterThan(5_000);
+      expect(quiet.err).toBe('');
+      expect(quiet.out).toContain(`pulled ${proxy.host}/team/app:v1`);
+
+      // Again with the same cache: every blob found there, one line each.
+      const again = await mote(args(cache));
+      expect(again.code, again.err).toBe(0);
+      const cached = again.err.trimEnd().split('\n');
+      expect(cached).toHaveLength(kinds.size);
+      for (const [digest, kind] of kinds) expect(cached.filter((l) => l.startsWith(`in cache    ${kind} ${digest} `)), digest).toHaveLength(1);
+      expect(again.out).toMatch(/\n {2}elapsed: +\d+(\.\d)?s\n/);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('unknown repository or tag: exit 3, no destination', async () => {

@@ -90,6 +90,14 @@ describe.skipIf(reason)('pull (real registry)', () => {
     expect(new Set(done.map((e) => e.digest))).toEqual(new Set(app.blobs.map((b) => b.digest)));
     expect(done.every((e) => e.source === 'registry')).toBe(true);
     expect(events.some((e) => e.type === 'progress')).toBe(true);
+    // What each blob is, and one plan (the config and layers: count and bytes) before the first of them starts.
+    const kinds = new Map(done.map((e) => [e.digest, e.kind]));
+    expect(kinds.get(app.digest)).toBe('manifest');
+    expect(kinds.get(app.manifests[0]!.config.digest)).toBe('config');
+    for (const l of app.manifests[0]!.layers) expect(kinds.get(l.digest)).toBe('layer');
+    expect(events.filter((e) => e.type === 'plan')).toEqual([{ type: 'plan', blobs: 3, size: app.totalBytes - app.size }]);
+    const plan = events.findIndex((e) => e.type === 'plan');
+    expect(events.findIndex((e) => e.type === 'start' && e.kind !== 'manifest')).toBeGreaterThan(plan);
 
     // Second pull, another destination: no blob request at all, nothing from the registry.
     const gets = await registry.blobGets();

@@ -1,11 +1,11 @@
-import { cliProgress } from '../bars.js';
 import type { Command } from 'commander';
 import { addRegistryOptions } from '../registry-options.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
-import { parseDuration } from '../duration.js';
+import { formatElapsed, parseDuration } from '../duration.js';
 import { formatSize } from '../size.js';
-import { commandContext, type CommandContext, type Shared } from '../context.js';
+import { commandContext, type Shared } from '../context.js';
+import { pullProgress } from '../pull-progress.js';
 
 interface PullCliOptions {
   to: string;
@@ -24,48 +24,7 @@ function parseConcurrency(value: string | undefined): number | undefined {
   return Number(value);
 }
 
-/**
- * One bar per blob being downloaded from the registry (blobs already in the cache finish at once and get none),
- * on stderr when it is a terminal, never in JSON or quiet mode.
- */
-function progressBars(ctx: CommandContext): { onProgress: (e: PullProgressEvent) => void; stop: () => void } | undefined {
-  if (!ctx.stderrIsTTY || ctx.json || ctx.quiet) return undefined;
-  const multi = new (cliProgress().MultiBar)(
-    {
-      format: '{label} [{bar}] {percentage}% | {done} / {size}',
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-      barsize: 30,
-      fps: 10,
-    },
-    cliProgress().Presets.shades_classic,
-  );
-  const bars = new Map<string, import('cli-progress').SingleBar>();
-  return {
-    onProgress(e) {
-      if (e.source !== 'registry' || e.size < 0) return;
-      const label = e.digest.slice(0, e.digest.indexOf(':') + 13);
-      if (e.type === 'start') {
-        bars.set(e.digest, multi.create(Math.max(e.size, 1), 0, { label, done: formatSize(0), size: formatSize(e.size) }));
-        return;
-      }
-      const bar = bars.get(e.digest);
-      if (!bar) return;
-      const received = e.type === 'done' ? e.size : e.received;
-      bar.update(Math.min(received, Math.max(e.size, 1)), { done: formatSize(received) });
-      if (e.type === 'done') {
-        multi.remove(bar);
-        bars.delete(e.digest);
-      }
-    },
-    stop() {
-      multi.stop();
-    },
-  };
-}
-
-function summary(r: PullResult): string[] {
+function summary(r: PullResult, elapsedMs: number): string[] {
   const lines = [
     `pulled ${r.reference}`,
     `  digest:        ${r.digest}`,
@@ -79,6 +38,8 @@ function summary(r: PullResult): string[] {
     `  from cache:    ${formatSize(r.bytesFromCache)}`,
     `  tracker:       ${formatSize(r.tracker.total)} total, ${formatSize(r.tracker.deduplicated)} deduplicated, ${r.tracker.count} digests`,
   );
+  const speed = elapsedMs > 0 ? Math.round((r.bytesFromRegistry * 1000) / elapsedMs) : 0;
+  lines.push(`  elapsed:       ${formatElapsed(elapsedMs)}${r.bytesFromRegistry > 0 ? `, ${formatSize(speed)}/s from the registry` : ''}`);
   for (const s of r.skipped) lines.push(`  skipped foreign layer ${s.digest} (${(s.urls ?? []).join(' ')})`);
   return lines;
 }
@@ -101,7 +62,9 @@ export function registerPull(program: Command, shared: Shared): void {
       // Loaded here, not at start-up: `mote --version` and the other commands never pay for the registry layer.
       const { pull, MAX_DEADLINE_MS } = await import('../../pull/index.js');
       const deadlineMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout', MAX_DEADLINE_MS);
-      const bars = progressBars(ctx);
+      // Progress on stderr: bars on a terminal, plain lines in a log; nothing in JSON or quiet mode.
+      const progress = ctx.json || ctx.quiet ? undefined : pullProgress({ stream: process.stderr, tty: ctx.stderrIsTTY });
+      const started = performance.now();
       let result: PullResult;
       try {
         result = await pull(reference, opts.to, {
@@ -114,11 +77,12 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(concurrency !== undefined && { concurrency }),
           ...(deadlineMs !== undefined && { deadlineMs }),
           ...(opts.copy && { placement: 'copy' as const }),
-          ...(bars && { onProgress: bars.onProgress }),
+          ...(progress && { onProgress: (e: PullProgressEvent) => progress.onProgress(e) }),
         });
       } finally {
-        bars?.stop();
+        progress?.stop();
       }
-      ctx.out.result(result, () => summary(result));
+      const elapsedMs = Math.round(performance.now() - started);
+      ctx.out.result({ ...result, elapsedMs }, () => summary(result, elapsedMs));
     });
 }

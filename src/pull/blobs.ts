@@ -46,6 +46,9 @@ async function fetchBlob(s: PullSession, d: Descriptor, kind: 'config' | 'layer'
   // Already here: held from now on (a prune meanwhile leaves it), and checked against the manifest's size.
   if (s.lease.hold(d.digest)) {
     checkHeldSize(s, d);
+    // Present already: a fetch that finds it downloads nothing, and records the manifest's media type where the
+    // store knows none (a mote first brought in by a read without a type keeps no octet-stream).
+    await s.through.fetch(d.digest, { size: d.size, mediaType: d.mediaType, signal: s.signal });
     s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, source: 'cache' });
     s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, received: d.size, source: 'cache' });
     return;

@@ -297,6 +297,28 @@ describe.skipIf(reason)('pull (real registry)', () => {
       await proxy.stop();
     }
   });
+  it('configs and layers already in the store with no media type get the manifest\'s (find, list); a known one is kept', async () => {
+    const cache = fresh('cache');
+    const store = new FileMoteCache(cache, { durable: false });
+    const [manifest] = app.manifests;
+    const [layer, second] = manifest!.layers;
+    const bytesOf = (digest: string): Buffer => fs.readFileSync(blobFile(app.layout, digest));
+    // Brought in before without a type (a put, a read through a registry, which keeps none for blobs)...
+    await store.put(bytesOf(manifest!.config.digest));
+    await store.put(bytesOf(layer!.digest));
+    // ... or with one of its own: the first type recorded stays.
+    await store.put(bytesOf(second!.digest), { mediaType: 'application/vnd.example.first' });
+    await pull(`${registry.host}/team/app:v1`, `oci:${fresh('layout')}`, { cache: store });
+    expect((await store.find(manifest!.config.digest))?.mediaType).toBe(manifest!.config.mediaType);
+    expect((await store.find(layer!.digest))?.mediaType).toBe(layer!.mediaType);
+    expect((await store.find(second!.digest))?.mediaType).toBe('application/vnd.example.first');
+    const listed = new Map<string, string>();
+    for await (const m of store.list()) listed.set(m.digest, m.mediaType);
+    expect(listed.get(layer!.digest)).toBe(layer!.mediaType);
+    expect(listed.get(manifest!.config.digest)).toBe('application/vnd.oci.image.config.v1+json');
+    await store.close();
+  });
+
   it("records where each downloaded layer came from in the store's blob-info cache; a warm pull never opens it", async () => {
     const cache = fresh('cache');
     await pull(`${registry.host}/team/other:v1`, `oci:${fresh('layout')}`, { cache });

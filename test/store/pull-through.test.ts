@@ -533,6 +533,34 @@ describe('populate from a fallback, in one process', () => {
     expect(fs.existsSync(local.moteRef(other.digest))).toBe(false);
   });
 
+  it('a media type known from a manifest is recorded for a mote already here without one, and a known one is kept', async () => {
+    const LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+    // Read through without a type first (the source, a registry, keeps none): the store knows no media type.
+    const untyped = async (size: number): Promise<{ data: Buffer; digest: string }> => {
+      const data = randomData(size);
+      return { data, digest: (await source.put(data)).digest };
+    };
+    const { data, digest } = await untyped(100_000);
+    const local = new FileMoteCache(root, { durable: false });
+    opened.push(local);
+    const cache = new PullThroughCache(local, source);
+    expect((await readAll(await cache.moteReader(digest))).equals(data)).toBe(true);
+    expect((await local.find(digest))?.mediaType).toBe('application/octet-stream');
+    // A fetch that finds it present downloads nothing but fills the type in; another type later does not replace it.
+    await cache.fetch(digest, { size: data.length, mediaType: LAYER });
+    expect(await local.find(digest)).toEqual({ digest, size: data.length, mediaType: LAYER });
+    await cache.fetch(digest, { size: data.length, mediaType: 'application/vnd.other' });
+    await cache.fetch(digest);
+    expect((await local.find(digest))?.mediaType).toBe(LAYER);
+    expect(await new FileMoteCache(root).find(digest)).toEqual({ digest, size: data.length, mediaType: LAYER });
+
+    // A fetch with a type that joins a flight started by a read without one: the joiner's type is recorded.
+    const second = await untyped(MIB + 7);
+    const [read] = await Promise.all([cache.moteReader(second.digest).then(readAll), cache.fetch(second.digest, { size: second.data.length, mediaType: LAYER })]);
+    expect(read.equals(second.data)).toBe(true);
+    expect((await local.find(second.digest))?.mediaType).toBe(LAYER);
+  });
+
   it('partial bytes are not store bytes: stats counts them apart; prune reclaims a failed download\'s partial', async () => {
     const { digest } = await seed(MIB);
     const fb = new FaultyRangeFallback(source);

@@ -37,6 +37,11 @@ export class StoreContext {
     this.#hint(() => this.index.recordWrite(digest, mediaType, nowMicros()));
   }
 
+  /** The media type of a mote already here, where the index knows none yet (a known one is kept). Best effort. */
+  recordTypeIfUnknown(digest: string, mediaType: string): void {
+    this.#hint(() => this.index.recordTypeIfUnknown(digest, mediaType, nowMicros()));
+  }
+
   recordUse(digest: string): void {
     this.#hint(() => this.index.recordUse(digest, nowMicros()));
   }

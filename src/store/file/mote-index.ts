@@ -14,6 +14,11 @@ export interface MoteIndex {
   recordWrite(digest: string, mediaType: string, at: number): void;
   /** Records a use (read, or a write of a mote that was already there). */
   recordUse(digest: string, at: number): void;
+  /**
+   * Records the media type of a mote already in the store only where none is known yet (no row, or the default):
+   * what a pull-through fetch of a present mote knows from its manifest. A known type is kept.
+   */
+  recordTypeIfUnknown(digest: string, mediaType: string, at: number): void;
   get(digest: string): { mediaType: string; lastUsed: number } | undefined;
   lastUsed(digest: string): number | undefined;
   delete(digest: string): void;
@@ -28,6 +33,7 @@ export interface MoteIndex {
 export class NullMoteIndex implements MoteIndex {
   recordWrite(): void {}
   recordUse(): void {}
+  recordTypeIfUnknown(): void {}
   get(): undefined {
     return undefined;
   }
@@ -45,6 +51,7 @@ export class NullMoteIndex implements MoteIndex {
 interface Statements {
   upsert: Database.Statement;
   touch: Database.Statement;
+  fillType: Database.Statement;
   insertIgnore: Database.Statement;
   get: Database.Statement;
   lastUsed: Database.Statement;
@@ -88,6 +95,10 @@ export class SqliteMoteIndex implements MoteIndex {
            media_type = CASE WHEN excluded.media_type = '${DEFAULT_MEDIA_TYPE}' THEN media_type ELSE excluded.media_type END`,
       ),
       touch: db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?'),
+      fillType: db.prepare(
+        `INSERT INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)
+         ON CONFLICT (digest) DO UPDATE SET media_type = excluded.media_type WHERE media_type = '${DEFAULT_MEDIA_TYPE}'`,
+      ),
       insertIgnore: db.prepare('INSERT OR IGNORE INTO motes (digest, media_type, last_used) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT media_type, last_used FROM motes WHERE digest = ?'),
       lastUsed: db.prepare('SELECT last_used FROM motes WHERE digest = ?').pluck(),
@@ -118,6 +129,12 @@ export class SqliteMoteIndex implements MoteIndex {
     const run = (): void => {
       if (this.#q.touch.run(at, digest).changes === 0) this.#q.insertIgnore.run(digest, DEFAULT_MEDIA_TYPE, at);
     };
+    this.#heal(run, run);
+  }
+
+  recordTypeIfUnknown(digest: string, mediaType: string, at: number): void {
+    if (!mediaType || mediaType === DEFAULT_MEDIA_TYPE) return;
+    const run = (): void => void this.#q.fillType.run(digest, mediaType, at);
     this.#heal(run, run);
   }
 

@@ -72,13 +72,18 @@ export class PullThroughReads implements MoteProvider {
     if (options.size !== undefined) checkSize(options.size);
     if (options.mediaType !== undefined && typeof options.mediaType !== 'string') throw new InvalidArgumentError('fetch: mediaType must be a string');
     this.ctx.ensure();
-    if (isPublished(this.ctx.paths.blobPath(digest))) return;
-    const own = this.settings.onProgress;
-    const extra = options.onProgress;
-    const onProgress =
-      own && extra ? (e: FetchProgress) => (callSafely(own, e), callSafely(extra, e)) : (own ?? extra);
-    const hint: FetchHint = { size: options.size !== undefined && options.size >= 0 ? options.size : undefined, mediaType: options.mediaType };
-    await raceSignal(fetchIntoStore(this.ctx, this.source, digest, onProgress, hint), options.signal);
+    if (!isPublished(this.ctx.paths.blobPath(digest))) {
+      const own = this.settings.onProgress;
+      const extra = options.onProgress;
+      const onProgress =
+        own && extra ? (e: FetchProgress) => (callSafely(own, e), callSafely(extra, e)) : (own ?? extra);
+      const hint: FetchHint = { size: options.size !== undefined && options.size >= 0 ? options.size : undefined, mediaType: options.mediaType };
+      await raceSignal(fetchIntoStore(this.ctx, this.source, digest, onProgress, hint), options.signal);
+    }
+    // Whoever brought the mote in (this call's download records its hint; an earlier read without one, another
+    // process, a flight started by another caller) may have known no type: this caller's fills it in. A known type
+    // is kept, so a mote fetched again under another type keeps the first.
+    if (options.mediaType) this.ctx.recordTypeIfUnknown(digest, options.mediaType);
   }
 
   async #read<T>(digest: string, open: (p: MoteProvider) => Promise<T>): Promise<T> {

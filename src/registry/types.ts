@@ -77,9 +77,10 @@ export interface RateLimitOptions {
 
 export interface RegistryClientOptions {
   /**
-   * Where credentials come from. Default: `authFile` if given, else `$REGISTRY_AUTH_FILE`, else
-   * `$XDG_RUNTIME_DIR/containers/auth.json`, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (the
-   * first that exists; re-read when it changes).
+   * Where credentials come from. Default: `authFile` alone if given, else every auth file in turn (`$REGISTRY_AUTH_FILE`,
+   * `$XDG_RUNTIME_DIR/containers/auth.json`, `~/.config/containers/auth.json`, `$DOCKER_CONFIG/config.json` or
+   * `~/.docker/config.json`, `~/.dockercfg`: the first that has the registry gives its credential, through the
+   * credential helper it names when it does; re-read when they change). See `FileCredentialSource`.
    * `false`: anonymous only.
    */
   credentials?: CredentialSource | false;

@@ -152,7 +152,7 @@ describe('FileCredentialSource', () => {
     fs.writeFileSync(file, JSON.stringify({ auths }));
   };
 
-  it('default lookup order: REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, DOCKER_CONFIG, ~/.docker; first existing wins', async () => {
+  it('default lookup order: REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, DOCKER_CONFIG (else ~/.docker), ~/.dockercfg; the first that has the host wins', async () => {
     scratch = makeTempDir();
     const d = scratch.dir;
     const env = { REGISTRY_AUTH_FILE: path.join(d, 'raf.json'), XDG_RUNTIME_DIR: path.join(d, 'xdg'), DOCKER_CONFIG: path.join(d, 'dc') };
@@ -160,15 +160,19 @@ describe('FileCredentialSource', () => {
     expect(authFileCandidates({ env, homedir })).toEqual([
       path.join(d, 'raf.json'),
       path.join(d, 'xdg', 'containers', 'auth.json'),
+      path.join(d, 'home', '.config', 'containers', 'auth.json'),
       path.join(d, 'dc', 'config.json'),
-      path.join(d, 'home', '.docker', 'config.json'),
+      path.join(d, 'home', '.dockercfg'),
     ]);
     const src = new FileCredentialSource({ env, homedir });
     expect(await src.get('r.example')).toBeUndefined();
-    write(path.join(homedir, '.docker', 'config.json'), { 'r.example': { auth: b64('home:p') } });
-    expect((await src.get('r.example'))?.username).toBe('home');
+    fs.mkdirSync(homedir, { recursive: true });
+    fs.writeFileSync(path.join(homedir, '.dockercfg'), JSON.stringify({ 'https://r.example/v1/': { auth: b64('legacy:p') } }));
+    expect((await src.get('r.example'))?.username).toBe('legacy');
     write(path.join(d, 'dc', 'config.json'), { 'r.example': { auth: b64('dockerconfig:p') } });
     expect((await src.get('r.example'))?.username).toBe('dockerconfig');
+    write(path.join(homedir, '.config', 'containers', 'auth.json'), { 'r.example': { auth: b64('xdgconfig:p') } });
+    expect((await src.get('r.example'))?.username).toBe('xdgconfig');
     write(path.join(d, 'xdg', 'containers', 'auth.json'), { 'r.example': { auth: b64('xdg:p') } });
     expect((await src.get('r.example'))?.username).toBe('xdg');
     write(path.join(d, 'raf.json'), { 'r.example': { auth: b64('raf:p') } });

@@ -10,6 +10,7 @@ import type { PolicySpec } from '../../images/policy.js';
 import { commandContext, type CommandContext, type Shared } from '../context.js';
 import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
 import { formatSize } from '../size.js';
+import { registryArgument } from '../transport.js';
 
 interface CacheCliOptions extends RegistryCliOptions {
   store?: string;
@@ -60,10 +61,11 @@ function describeImage(name: string, tag: string | undefined, info: ImageInfo): 
 }
 
 export function registerImages(program: Command, shared: Shared): void {
-  addCacheOptions(program.command('tags').description('list the tags of a repository (like skopeo list-tags)').argument('<repository>', 'e.g. registry.example.com/team/app')).action(
+  addCacheOptions(program.command('tags').description('list the tags of a repository (like skopeo list-tags)').argument('<repository>', 'e.g. registry.example.com/team/app (or docker://…)')).action(
     async (repository: string, opts: CacheCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
-      const state = await withMetadata(ctx, opts, (cache, read) => cache.getRepository(repository, read));
+      const name = registryArgument(repository, 'repository');
+      const state = await withMetadata(ctx, opts, (cache, read) => cache.getRepository(name, read));
       const tags = sortedTags(state);
       ctx.out.result({ repository: state.repository, tags, lastUpdate: new Date(state.lastUpdate).toISOString(), ...(state.lastError && { lastError: state.lastError }) }, () => tags);
     },
@@ -73,11 +75,11 @@ export function registerImages(program: Command, shared: Shared): void {
     program
       .command('inspect')
       .description('what an image is: digest, created, labels, platforms, layers (like skopeo inspect)')
-      .argument('<reference>', 'repository:tag or repository@digest'),
+      .argument('<reference>', 'repository:tag or repository@digest (or docker://…)'),
   ).action(async (reference: string, opts: CacheCliOptions, command: Command) => {
     const ctx = commandContext(command, shared);
     const { parseReference } = await import('../../reference/index.js');
-    const ref = parseReference(reference);
+    const ref = parseReference(registryArgument(reference));
     const repo = { registry: ref.registry, repository: ref.repository };
     const info = await withMetadata(ctx, opts, (cache, read) =>
       ref.digest !== undefined ? cache.getImageByDigest(repo, ref.digest, read) : cache.getImage(repo, ref.tag ?? 'latest', read),
@@ -90,7 +92,7 @@ export function registerImages(program: Command, shared: Shared): void {
     program
       .command('latest')
       .description('the latest tag of a repository by a policy (semver range, alphabetical, numerical, newest created)')
-      .argument('<repository>', 'e.g. registry.example.com/team/app')
+      .argument('<repository>', 'e.g. registry.example.com/team/app (or docker://…)')
       .option('--semver <range>', "the highest version in a semver range, e.g. '^1.2'")
       .option('--alphabetical [order]', 'by byte order, as Flux: asc (default) selects the last (z), desc the first (a)')
       .option('--numerical [order]', 'by number, as Flux: asc (default) selects the largest, desc the smallest')
@@ -100,7 +102,8 @@ export function registerImages(program: Command, shared: Shared): void {
   ).action(async (repository: string, opts: CacheCliOptions & PolicySpec, command: Command) => {
     const ctx = commandContext(command, shared);
     const { latestTag } = await import('../../images/latest.js');
-    const answer = await withMetadata(ctx, opts, (cache, read) => latestTag(cache, repository, opts, read));
+    const name = registryArgument(repository, 'repository');
+    const answer = await withMetadata(ctx, opts, (cache, read) => latestTag(cache, name, opts, read));
     ctx.out.result(answer, () => [answer.digest ? `${answer.tag} ${answer.digest}` : answer.tag]);
   });
 }

@@ -6,6 +6,7 @@ import { formatElapsed, parseDuration } from '../duration.js';
 import { formatSize } from '../size.js';
 import { commandContext, type Shared } from '../context.js';
 import { pullProgress } from '../pull-progress.js';
+import { registryArgument } from '../transport.js';
 
 interface PullCliOptions {
   to: string;
@@ -48,7 +49,7 @@ export function registerPull(program: Command, shared: Shared): void {
   const command = program
     .command('pull')
     .description('pull an image or artifact through the cache into an OCI layout (oci:DIR[:TAG]) or archive (oci-archive:FILE[:TAG])')
-    .argument('<reference>', 'image reference, e.g. registry.example.com/repo:tag or …@sha256:…')
+    .argument('<reference>', 'image reference, e.g. registry.example.com/repo:tag, …@sha256:… or docker://…')
     .requiredOption('--to <destination>', 'oci:<dir>[:<tag>] or oci-archive:<file.tar>[:<tag>] (tag default: the reference\'s)')
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host\'s)')
     .option('--all-platforms', 'keep the whole index and pull every platform');
@@ -58,6 +59,7 @@ export function registerPull(program: Command, shared: Shared): void {
     .option('--timeout <duration>', 'give up on the whole pull after this long (90, 90s, 10m, 1h): exit 7, nothing written')
     .action(async (reference: string, opts: PullCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
+      const source = registryArgument(reference);
       const concurrency = parseConcurrency(opts.concurrency);
       // Loaded here, not at start-up: `mote --version` and the other commands never pay for the registry layer.
       const { pull, MAX_DEADLINE_MS } = await import('../../pull/index.js');
@@ -67,7 +69,7 @@ export function registerPull(program: Command, shared: Shared): void {
       const started = performance.now();
       let result: PullResult;
       try {
-        result = await pull(reference, opts.to, {
+        result = await pull(source, opts.to, {
           cache: ctx.cacheDir,
           signal: ctx.signal,
           ...(opts.platform !== undefined && { platform: opts.platform }),

@@ -11,6 +11,7 @@ import { commandContext, type Shared } from '../context.js';
 import { parseDuration } from '../duration.js';
 import { CliError } from '../output.js';
 import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
+import { registryArgument } from '../transport.js';
 
 interface WarmCliOptions extends RegistryCliOptions {
   repos?: string;
@@ -36,7 +37,7 @@ function repositoryList(args: string[], file: string | undefined): string[] {
   }
   if (out.length === 0) throw new InvalidArgumentError('name the repositories to warm, as arguments or with --repos FILE');
   if (out.length > MAX_REPOSITORIES) throw new InvalidArgumentError(`more than ${MAX_REPOSITORIES} repositories`);
-  return [...new Set(out)];
+  return [...new Set(out.map((r) => registryArgument(r, 'repository')))];
 }
 
 export function registerWarm(program: Command, shared: Shared): void {
@@ -44,7 +45,7 @@ export function registerWarm(program: Command, shared: Shared): void {
     program
       .command('warm')
       .description('keep the tags and image facts of repositories fresh in the metadata cache')
-      .argument('[repository...]', 'repositories, e.g. registry.example.com/team/app')
+      .argument('[repository...]', 'repositories, e.g. registry.example.com/team/app (or docker://…)')
       .option('--repos <file>', 'more repositories, one per line')
       .option('--once', 'one cycle, then exit (for cron and scripts)')
       .option('--store <spec>', 'metadata store: sqlite:PATH, redis://HOST:PORT or memcached://HOST:PORT (default: SQLite in the cache)')

@@ -3,9 +3,10 @@
  * keeps in `.dockercfg` secrets (`{host: {...}}`), and containers' `auth.json` (the Docker format, whose keys may
  * also name a namespace or repository: `host/namespace/repo`, the most specific match wins).
  *
- * Not supported: `credsStore` and `credHelpers` (external credential helper programs). They are ignored, so a
- * registry whose credential lives only in a helper is accessed anonymously; the entry Docker leaves in `auths`
- * for such a registry (`{}`) carries no secret and is skipped.
+ * A file may also name external credential helper programs (`docker-credential-<name>`, see
+ * `credential-helper.ts`): `credsStore` for every registry, `credHelpers` per registry host. They are read here
+ * ({@link parseAuthConfig}) and run by `FileCredentialSource`; the entry Docker leaves in `auths` for a registry
+ * whose credential lives in a helper (`{}`) carries no secret and is skipped.
  */
 import { inspect } from 'node:util';
 import { InvalidCredentialsError } from '../errors.js';
@@ -140,15 +141,10 @@ function decodeEntry(value: unknown, file: string | undefined, key: string): Reg
  * Throws `InvalidCredentialsError` on bad JSON, bad keys or bad entries (naming the file and key).
  */
 export function parseAuthFile(text: string, file?: string): AuthFileContents {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    // The parser's message may quote the text, which may hold a secret: it is not passed on.
-    throw new InvalidCredentialsError('auth file is not valid JSON', { file });
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidCredentialsError('auth file is not a JSON object', { file });
-  const top = doc as Record<string, unknown>;
+  return authsOf(parseDocument(text, file), file);
+}
+
+function authsOf(top: Record<string, unknown>, file: string | undefined): AuthFileContents {
   let map: Record<string, unknown>;
   if ('auths' in top) {
     if (typeof top.auths !== 'object' || top.auths === null || Array.isArray(top.auths)) {
@@ -170,6 +166,72 @@ export function parseAuthFile(text: string, file?: string): AuthFileContents {
     out.set(host, list);
   }
   return out;
+}
+
+/** An auth file's credential helpers: `credsStore`, and `credHelpers` by normalised host. */
+export interface AuthFileHelpers {
+  /** `credsStore`: the helper for every registry without a `credHelpers` entry (`''` in the file: none). */
+  credsStore: string | undefined;
+  /**
+   * `credHelpers`, by normalised host (`https://index.docker.io/v1/` → `docker.io`). A value of `''` means "no
+   * helper for this host": its credential is looked for in `auths` only, not in `credsStore` (Docker's rule).
+   * Keys with a repository path are not matched (helpers hold credentials per registry, not per repository).
+   */
+  credHelpers: Map<string, string>;
+}
+
+/** Everything an auth file says: its credentials and its credential helpers. */
+export interface AuthConfig extends AuthFileHelpers {
+  auths: AuthFileContents;
+}
+
+// `docker-credential-<name>` is looked up on PATH: a name is a plain file name, never a path or an option.
+const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+
+/** Checks a credential helper's name as an auth file gives it; throws `InvalidCredentialsError` naming the file. */
+export function checkHelperName(name: unknown, file: string | undefined, key: string): string {
+  if (typeof name !== 'string') throw new InvalidCredentialsError('credential helper name is not a string', { file, key });
+  if (name !== '' && !HELPER_NAME_RE.test(name)) {
+    throw new InvalidCredentialsError(`credential helper name ${JSON.stringify(name.slice(0, 100))} is not a plain program name`, { file, key });
+  }
+  return name;
+}
+
+function parseHelpers(top: Record<string, unknown>, file: string | undefined): AuthFileHelpers {
+  const store = top.credsStore === undefined ? '' : checkHelperName(top.credsStore, file, 'credsStore');
+  const credHelpers = new Map<string, string>();
+  const raw = top.credHelpers;
+  if (raw !== undefined && raw !== null) {
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidCredentialsError('"credHelpers" is not an object', { file });
+    for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+      const name = checkHelperName(value, file, `credHelpers.${key}`);
+      const { host, namespace } = parseAuthKey(key, file);
+      if (namespace === undefined) credHelpers.set(host, name);
+    }
+  }
+  return { credsStore: store === '' ? undefined : store, credHelpers };
+}
+
+function parseDocument(text: string, file: string | undefined): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the text, which may hold a secret: it is not passed on.
+    throw new InvalidCredentialsError('auth file is not valid JSON', { file });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidCredentialsError('auth file is not a JSON object', { file });
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Parses an auth file in any of the three formats, with its credential helpers (`credsStore`, `credHelpers`: read
+ * at the top level in every format). Throws `InvalidCredentialsError` as {@link parseAuthFile} does, and for a
+ * helper name that is not a plain program name.
+ */
+export function parseAuthConfig(text: string, file?: string): AuthConfig {
+  const top = parseDocument(text, file);
+  return { auths: authsOf(top, file), ...parseHelpers(top, file) };
 }
 
 /** The credential for `registry` (and `repository`, for namespace keys) in parsed contents. */

@@ -3,11 +3,12 @@
  * The `mote` executable (package `bin`, bundled into dist/bin/mote.js by scripts/bundle-cli.mjs): runs the CLI and
  * exits with its code (see exit-codes.ts).
  */
-const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  // The one question answered without loading the command tree: scripts ask it to check what is installed.
-  const { packageVersion } = await import('./version.js');
-  process.stdout.write(`${packageVersion()}\n`);
+// The one question answered without loading the command tree (`--version` or `-V`, with or without `--json`):
+// scripts ask it to check what is installed. version.js is a few lines, and the command tree loads it anyway.
+const { versionRequest, formatVersion } = await import('./version.js');
+const asked = versionRequest(process.argv.slice(2));
+if (asked) {
+  process.stdout.write(`${formatVersion(asked.json)}\n`);
 } else {
   const { run } = await import('./program.js');
   process.exitCode = await run(process.argv);

@@ -9,18 +9,18 @@ import { registerPull } from './commands/pull.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
 import { registerVerify } from './commands/verify.js';
+import { registerVersion, VERSION_REQUESTED } from './commands/version.js';
 import { registerWarm } from './commands/warm.js';
 import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { Output, routeWarningsAsJson } from './output.js';
-import { packageVersion } from './version.js';
+import { formatVersion } from './version.js';
 
 /** The `mote` command tree. Parsing errors surface as thrown `CommanderError`s (see `exitOverride`). */
 export function createProgram(shared: Shared): Command {
   const program = new Command('mote')
     .description('content-addressed on-disk blob cache for OCI tooling')
-    .version(packageVersion(), '-V, --version')
     .option('--cache <dir>', 'cache directory (default: $MOTE_CACHE_DIR, else $XDG_CACHE_HOME/motecache, else ~/.cache/motecache)')
     .option('--json', 'machine-readable output: one JSON document on stdout; errors as {"error":{code,message}}, warnings as {"warning":{...}} lines on stderr')
     .option('-q, --quiet', 'no progress bars or notes on stderr')
@@ -46,6 +46,7 @@ export function createProgram(shared: Shared): Command {
   registerPull(program, shared);
   registerImages(program, shared);
   registerWarm(program, shared);
+  registerVersion(program, shared);
   return program;
 }
 
@@ -95,6 +96,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     throw stdoutFailure;
   } catch (err) {
     if (stdoutBroken && stdoutFailure === undefined && isBrokenPipe(err)) return ExitCode.Ok;
+    if (err instanceof CommanderError && err.code === VERSION_REQUESTED) {
+      process.stdout.write(`${formatVersion(jsonRequested(argv.slice(2)))}\n`);
+      return ExitCode.Ok;
+    }
     const code = exitCodeFor(err);
     // Commander already printed help or the version; 'commander.help' is help shown for a missing command.
     const printed = err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help');

@@ -3,6 +3,7 @@ import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
 import { registerImages } from './commands/images.js';
 import { registerInfo } from './commands/info.js';
+import { registerLogin, registerLogout } from './commands/login.js';
 import { registerLs } from './commands/ls.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
@@ -46,6 +47,8 @@ export function createProgram(shared: Shared): Command {
   registerPull(program, shared);
   registerImages(program, shared);
   registerWarm(program, shared);
+  registerLogin(program, shared);
+  registerLogout(program, shared);
   registerVersion(program, shared);
   return program;
 }

@@ -1,0 +1,108 @@
+/**
+ * `mote login` and `mote logout`, with skopeo's flags: credentials are checked against the registry, then written to
+ * the containers auth file (`--authfile`, else `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json` when set,
+ * else `$XDG_RUNTIME_DIR/containers/auth.json`), or to the credential helper that file names for the registry.
+ */
+import type { Command } from 'commander';
+import { CliError, USAGE_ERROR_CODE } from '../output.js';
+import { commandContext, type Shared } from '../context.js';
+import { collectHosts } from '../registry-options.js';
+
+/** The registry argument: `docker://` (skopeo's transport prefix) is taken off. */
+function registryArgument(arg: string): string {
+  return arg.startsWith('docker://') ? arg.slice('docker://'.length) : arg;
+}
+
+/** A password on stdin is a line or two: more is not a password (and is not read into memory). */
+const MAX_STDIN_PASSWORD_BYTES = 64 * 1024;
+
+interface LoginCliOptions {
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  authfile?: string;
+  insecure?: string[];
+  getLogin?: boolean;
+}
+
+interface LogoutCliOptions {
+  all?: boolean;
+  authfile?: string;
+}
+
+/** The password piped in: every line joined, line ends removed (as skopeo reads `--password-stdin`). */
+async function readStdinPassword(signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin.iterator({ destroyOnReturn: true })) {
+    if (signal.aborted) break;
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_STDIN_PASSWORD_BYTES) throw new CliError(USAGE_ERROR_CODE, `--password-stdin: more than ${MAX_STDIN_PASSWORD_BYTES} bytes on stdin`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n/g, '');
+}
+
+export function registerLogin(program: Command, shared: Shared): void {
+  program
+    .command('login')
+    .description('check credentials against a registry and store them in the containers auth file (as skopeo login)')
+    .argument('<registry>', 'registry host[:port], or host/namespace[/repo] for credentials of that part only')
+    .option('-u, --username <user>', 'username for the registry')
+    .option('-p, --password <password>', 'password for the registry (visible to other users of this machine: prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--authfile <file>', 'auth file to write (default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json)')
+    .option('--insecure <host>', 'allow plain HTTP or unverified TLS for this registry host (repeatable)', collectHosts)
+    .option('--get-login', 'print the username stored for the registry (exit 1 when there is none)')
+    .action(async (registry: string, opts: LoginCliOptions, command: Command) => {
+      const ctx = commandContext(command, shared);
+      const target = registryArgument(registry);
+      const { findLogin, login, NotLoggedInError } = await import('../../registry/auth/login.js');
+      if (opts.getLogin) {
+        const found = await findLogin(target, { ...(opts.authfile !== undefined && { authFile: opts.authfile }) });
+        if (!found || found.credential.identityToken) throw new NotLoggedInError(target, found ? ' with a username (an identity token is stored)' : '');
+        const doc = { registry: target, username: found.credential.username, file: found.file, ...(found.helper && { helper: found.helper }) };
+        ctx.out.result(doc, () => found.credential.username);
+        return;
+      }
+      if (opts.password !== undefined && opts.passwordStdin) throw new CliError(USAGE_ERROR_CODE, 'give --password or --password-stdin, not both');
+      if (opts.passwordStdin && opts.username === undefined) throw new CliError(USAGE_ERROR_CODE, '--password-stdin needs --username');
+      const password = opts.passwordStdin ? await readStdinPassword(ctx.signal) : opts.password;
+      if (opts.passwordStdin && password === '') throw new CliError(USAGE_ERROR_CODE, '--password-stdin: stdin held no password');
+      const result = await login(target, {
+        ...(opts.username !== undefined && { username: opts.username }),
+        ...(password !== undefined && { password }),
+        ...(opts.authfile !== undefined && { authFile: opts.authfile }),
+        ...(opts.insecure && { insecure: opts.insecure }),
+        signal: ctx.signal,
+      });
+      if (!result.alreadyLoggedIn) ctx.out.note(`credentials for ${result.registry} stored in ${result.helper ? `${result.helper} (named in ${result.file})` : result.file}`);
+      ctx.out.result(result, () =>
+        result.alreadyLoggedIn ? `Existing credentials are valid. Already logged in to ${result.registry}` : 'Login Succeeded!',
+      );
+    });
+}
+
+export function registerLogout(program: Command, shared: Shared): void {
+  program
+    .command('logout')
+    .description('remove stored credentials for a registry from the containers auth file (as skopeo logout)')
+    .argument('[registry]', 'registry host[:port], or host/namespace[/repo]')
+    .option('-a, --all', 'remove the credentials of every registry in the auth file')
+    .option('--authfile <file>', 'auth file to change (default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json)')
+    .action(async (registry: string | undefined, opts: LogoutCliOptions, command: Command) => {
+      const ctx = commandContext(command, shared);
+      if (opts.all && registry !== undefined) throw new CliError(USAGE_ERROR_CODE, '--all takes no registry');
+      if (!opts.all && registry === undefined) throw new CliError(USAGE_ERROR_CODE, 'name a registry to log out from, or give --all');
+      const { logout, logoutAll } = await import('../../registry/auth/login.js');
+      const common = { ...(opts.authfile !== undefined && { authFile: opts.authfile }), signal: ctx.signal };
+      if (opts.all) {
+        const r = await logoutAll(common);
+        ctx.out.result(r, () => 'Removed login credentials for all registries');
+        return;
+      }
+      const r = await logout(registryArgument(registry!), common);
+      ctx.out.result(r, () => `Removed login credentials for ${r.registry}`);
+    });
+}

@@ -79,6 +79,7 @@ export {
   defaultCacheDir,
   type MoteInfo,
   type MoteReaderAt,
+  type MoteReadOptions,
   type MoteSource,
   type PutExpectation,
   type PruneOptions,

@@ -2,6 +2,7 @@
  * Cancellation helpers, one of each: every long wait in motecache ends when its AbortSignal fires, and rejects with
  * the project's {@link AbortError} (never a DOMException or a library's own abort error).
  */
+import type { Readable } from 'node:stream';
 import { AbortError } from '../errors.js';
 
 /** Throws AbortError if `signal` has fired. */
@@ -48,6 +49,19 @@ export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, on
       },
     );
   });
+}
+
+/**
+ * Destroys `stream` with AbortError when `signal` fires (at once if it has fired), as long as the stream is open:
+ * the listener goes when the stream closes. Returns the stream.
+ */
+export function destroyOnAbort<S extends Readable>(stream: S, signal: AbortSignal | undefined): S {
+  if (!signal || stream.destroyed) return stream;
+  if (signal.aborted) return stream.destroy(new AbortError(signal.reason));
+  const onAbort = (): void => void stream.destroy(new AbortError(signal.reason));
+  signal.addEventListener('abort', onAbort, { once: true });
+  stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  return stream;
 }
 
 /** Resolves after `ms`, or rejects with AbortError as soon as `signal` fires (the timer is cleared). */

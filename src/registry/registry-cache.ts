@@ -4,15 +4,16 @@
  * registry is written with `RegistryClient.pushBlob`, never through a cache.
  */
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, MoteNotFoundError } from '../errors.js';
+import { AbortError, InvalidArgumentError, MoteNotFoundError } from '../errors.js';
 import { parseDigest, VerifyingStream } from '../digest/index.js';
+import { destroyOnAbort, throwIfAborted } from '../internal/abort.js';
 import { callSafely } from '../internal/listeners.js';
 import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
 import { Reference } from '../reference/index.js';
 import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
 import type { MoteProvider, RangeReadable } from '../store/roles.js';
-import type { MoteInfo, MoteReaderAt } from '../store/types.js';
+import type { MoteInfo, MoteReaderAt, MoteReadOptions } from '../store/types.js';
 import type { RegistryClient } from './client.js';
 import { RegistryNotFoundError, RegistryRangeError, UnsupportedOperationError } from './errors.js';
 import { toRepositoryName } from './names.js';
@@ -115,14 +116,17 @@ export class RegistryMoteCache implements MoteProvider, RangeReadable {
   }
 
   /** The whole blob, verified: the stream fails at its end with `SizeMismatchError`/`DigestMismatchError` if wrong. */
-  async moteReader(digest: string): Promise<Readable> {
+  async moteReader(digest: string, options: MoteReadOptions = {}): Promise<Readable> {
     parseDigest(digest);
-    const blob = await this.#open(digest, 0, undefined);
+    const { signal } = options;
+    throwIfAborted(signal);
+    const blob = await this.#open(digest, 0, undefined, signal);
     const verify = new VerifyingStream({ digest, size: blob.size, source: `blob from ${this.registry}/${this.repository}` });
-    // Errors of either side reach the consumer; destroying the result releases the connection.
-    blob.body.on('error', (err) => verify.destroy(err));
+    // Errors of either side reach the consumer; destroying the result releases the connection. An abort is the
+    // project's AbortError, whichever side sees it first.
+    blob.body.on('error', (err) => verify.destroy(signal?.aborted ? new AbortError(signal.reason) : err));
     verify.on('close', () => blob.body.destroy());
-    return blob.body.pipe(verify);
+    return destroyOnAbort(blob.body.pipe(verify), signal);
   }
 
   /** From `offset` to the end, unverified (the consumer, which has the bytes before `offset`, verifies the whole). */

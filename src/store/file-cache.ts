@@ -16,7 +16,7 @@ import { PullThroughReads } from './pullthrough/reads.js';
 import { sweepFetchState } from './pullthrough/sweep.js';
 import type { FetchProgress } from './pullthrough/types.js';
 import type { MoteCache, MoteProvider } from './roles.js';
-import type { MoteInfo, MoteReaderAt, VerifyOnRead } from './types.js';
+import type { MoteInfo, MoteReaderAt, MoteReadOptions, VerifyOnRead } from './types.js';
 
 export interface FileMoteCacheOptions {
   /** Algorithm for `put` without an expected digest. Default `'sha256'`. */
@@ -83,8 +83,8 @@ export class FileMoteCache extends FileStore implements MoteCache {
     return this.#through ? this.#through.find(digest) : super.find(digest);
   }
 
-  override async moteReader(digest: string): Promise<Readable> {
-    return this.#through ? this.#through.moteReader(digest) : super.moteReader(digest);
+  override async moteReader(digest: string, options?: MoteReadOptions): Promise<Readable> {
+    return this.#through ? this.#through.moteReader(digest, options) : super.moteReader(digest, options);
   }
 
   override async moteReaderAt(digest: string): Promise<MoteReaderAt> {

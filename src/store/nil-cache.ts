@@ -2,8 +2,9 @@ import { Writable, type Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
 import { checkSize } from './file/check.js';
 import { MoteNotFoundError } from '../errors.js';
+import { throwIfAborted } from '../internal/abort.js';
 import type { MoteCache } from './roles.js';
-import type { CommitMode, MoteInfo, MoteReaderAt, PruneResult, StoreStats, VerifyResult } from './types.js';
+import type { CommitMode, MoteInfo, MoteReaderAt, MoteReadOptions, PruneResult, StoreStats, VerifyResult } from './types.js';
 
 /**
  * Caching disabled. Nothing is ever present; writers accept and discard bytes and finish normally; readers
@@ -39,8 +40,9 @@ export class NilCache implements MoteCache {
     parseDigest(digest);
     return new Writable({ write: (_chunk, _enc, cb) => cb() });
   }
-  async moteReader(digest: string): Promise<Readable> {
+  async moteReader(digest: string, options: MoteReadOptions = {}): Promise<Readable> {
     parseDigest(digest);
+    throwIfAborted(options.signal);
     throw new MoteNotFoundError(digest, 'caching is disabled (NilCache)');
   }
   async moteReaderAt(digest: string): Promise<MoteReaderAt> {

@@ -11,6 +11,7 @@ import type {
   CommitMode,
   MoteInfo,
   MoteReaderAt,
+  MoteReadOptions,
   PruneOptions,
   PruneResult,
   StoreStats,
@@ -33,8 +34,11 @@ export interface MoteProvider {
   find(digest: string): Promise<MoteInfo | undefined>;
   /** Where the mote lives (a path for file stores, a URL for a registry). Does not check existence. */
   moteRef(digest: string): string;
-  /** A stream of the mote's bytes. */
-  moteReader(digest: string): Promise<Readable>;
+  /**
+   * A stream of the mote's bytes. `signal`: already aborted, rejects with `AbortError` before anything is opened;
+   * fired later, the stream is destroyed with `AbortError` (see {@link MoteReadOptions}).
+   */
+  moteReader(digest: string, options?: MoteReadOptions): Promise<Readable>;
   /** Random access to the mote. Close it (or `await using` it). */
   moteReaderAt(digest: string): Promise<MoteReaderAt>;
 }

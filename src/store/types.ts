@@ -53,6 +53,21 @@ export interface PutExpectation {
   size?: number;
   /** Stored with the mote; default `application/octet-stream`. Printable ASCII, at most 255 characters. */
   mediaType?: string;
+  /**
+   * Stops the write: already aborted, nothing is written; fired while the bytes stream in, the write fails with
+   * `AbortError`, its temporary is removed before the promise settles, and nothing is published.
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of the reads that take them (`moteReader`, and `get` of a file store). */
+export interface MoteReadOptions {
+  /**
+   * Stops the read: already aborted, the call rejects with `AbortError` before anything is opened (or fetched);
+   * fired later, the stream is destroyed with `AbortError` and releases what it holds (descriptor, read link,
+   * connection). A pull-through download it waits for goes on for its other waiters.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface VerifyResult {

@@ -5,7 +5,7 @@
  * a registry).
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { InvalidDigestError, MoteNotFoundError, digestOf, isRangeReadable, type MoteProvider } from '../../src/index.js';
+import { AbortError, InvalidDigestError, MoteNotFoundError, digestOf, isRangeReadable, type MoteProvider } from '../../src/index.js';
 import { BAD_DIGESTS } from '../helpers/bad-digests.js';
 import { makeTempDir, randomData, readAll } from '../helpers/tmp.js';
 
@@ -113,6 +113,36 @@ export function moteProviderConformance(
         expect((await readAll(await p.moteReaderFrom(d, offset))).equals(data.subarray(offset)), String(offset)).toBe(true);
       }
       await expect(p.moteReaderFrom(digestOf('absent from'), 0)).rejects.toBeInstanceOf(MoteNotFoundError);
+    });
+
+    it('moteReader takes a signal: aborted first, it rejects with AbortError; fired mid-read, the stream fails with AbortError and closes', async () => {
+      const data = randomData(3 << 20);
+      const d = await h.seed(data);
+      const early = new AbortController();
+      early.abort();
+      await expect(h.provider.moteReader(d, { signal: early.signal })).rejects.toBeInstanceOf(AbortError);
+
+      const controller = new AbortController();
+      const r = await h.provider.moteReader(d, { signal: controller.signal });
+      const closed = new Promise((res) => r.once('close', res));
+      let received = 0;
+      let err: unknown;
+      try {
+        for await (const chunk of r) {
+          received += (chunk as Buffer).length;
+          controller.abort();
+        }
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AbortError);
+      expect(err).toMatchObject({ code: 'ABORT_ERR' });
+      expect(received).toBeLessThan(data.length);
+      await closed;
+      expect(r.destroyed).toBe(true);
+
+      // A signal that never fires changes nothing.
+      expect((await readAll(await h.provider.moteReader(d, { signal: new AbortController().signal }))).equals(data)).toBe(true);
     });
 
     it('a reader destroyed early closes', async () => {

@@ -10,12 +10,14 @@ import { pipeline } from 'node:stream/promises';
 import { parseDigest, type DigestAlgorithm } from '../../digest/index.js';
 import { DigestMismatchError, MoteNotFoundError } from '../../errors.js';
 import { isErrno } from '../../internal/errno.js';
+import { asAbortError, destroyOnAbort, throwIfAborted } from '../../internal/abort.js';
 import { unlinkQuiet } from '../../internal/fs.js';
 import { DEFAULT_MEDIA_TYPE } from '../../oci/media-types.js';
 import type {
   CommitMode,
   MoteInfo,
   MoteReaderAt,
+  MoteReadOptions,
   MoteSource,
   PruneOptions,
   PruneResult,
@@ -161,20 +163,22 @@ export class FileStore {
     return { ctx, mote };
   }
 
-  async moteReader(digest: string): Promise<Readable> {
+  async moteReader(digest: string, options: MoteReadOptions = {}): Promise<Readable> {
     parseDigest(digest);
+    const { signal } = options;
+    throwIfAborted(signal);
     // A small mote is read whole at open (no read link needed: nothing can change bytes already in memory). With
     // verifyOnRead, a corrupt one is evicted already and the stream fails, as a streamed read does at its end.
     try {
       const small = readWholeSync(this.#context(), digest, this.verifyOnRead === 'always', SMALL_STREAM_LIMIT);
-      if (small) return new BufferStream(small);
+      if (small) return destroyOnAbort(new BufferStream(small), signal);
     } catch (err) {
       if (!(err instanceof DigestMismatchError)) throw err;
       return new BufferStream(undefined, err);
     }
     const { ctx, mote } = this.#open(digest);
     const verify = this.verifyOnRead === 'always' ? { onCorrupt: () => evictQuietly(ctx, digest, mote.ino) } : undefined;
-    return new MoteReadStream(mote, verify);
+    return destroyOnAbort(new MoteReadStream(mote, verify), signal);
   }
 
   async moteReaderAt(digest: string): Promise<MoteReaderAt> {
@@ -196,12 +200,13 @@ export class FileStore {
    * The whole mote as a Buffer. Small local motes are read synchronously in one go (`readWholeSync`); larger ones,
    * and misses (which a subclass may read through a source), go through `moteReader`.
    */
-  async get(digest: string): Promise<Buffer> {
+  async get(digest: string, options: MoteReadOptions = {}): Promise<Buffer> {
     parseDigest(digest);
+    throwIfAborted(options.signal);
     const small = readWholeSync(this.#context(), digest, this.verifyOnRead === 'always');
     if (small) return small;
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.moteReader(digest)) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.moteReader(digest, options)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 
@@ -231,12 +236,22 @@ export class FileStore {
    */
   async put(data: MoteSource, expected: PutExpectation = {}): Promise<MoteInfo> {
     const spec = ingestSpec(expected, this.algorithm);
+    const { signal } = expected;
+    throwIfAborted(signal);
     const ctx = this.#context();
     if (data instanceof Uint8Array && data.byteLength <= SYNC_WRITE_LIMIT) return ingestBytesSync(ctx, data, spec);
     const source =
       data instanceof Uint8Array ? Readable.from([data]) : data instanceof Readable ? data : Readable.from(data as AsyncIterable<Uint8Array>);
     const writer = new IngestStream(ctx, spec);
-    await pipeline(source, writer);
+    try {
+      await pipeline(source, writer, signal ? { signal } : {});
+    } catch (err) {
+      // Published before the abort landed: the put is done.
+      if (signal?.aborted && writer.info) return writer.info;
+      // The writer removes its temporary when its last fs call comes back: settle after that, not before.
+      if (!writer.closed) await new Promise((resolve) => writer.once('close', resolve));
+      throw asAbortError(err, signal);
+    }
     return writer.info!;
   }
 

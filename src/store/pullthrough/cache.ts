@@ -16,6 +16,7 @@ import type {
   CommitMode,
   MoteInfo,
   MoteReaderAt,
+  MoteReadOptions,
   PruneOptions,
   PruneResult,
   StoreStats,
@@ -72,8 +73,8 @@ export class PullThroughCache implements MoteCache {
   moteRef(digest: string): string {
     return this.#reads.moteRef(digest);
   }
-  moteReader(digest: string): Promise<Readable> {
-    return this.#reads.moteReader(digest);
+  moteReader(digest: string, options?: MoteReadOptions): Promise<Readable> {
+    return this.#reads.moteReader(digest, options);
   }
   moteReaderAt(digest: string): Promise<MoteReaderAt> {
     return this.#reads.moteReaderAt(digest);

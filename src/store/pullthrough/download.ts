@@ -109,7 +109,7 @@ export async function download(
           // hashed once. Another source verifies its own stream, and a wrong one fails before it ends cleanly.
           const stream = rangeable
             ? await source.moteReaderFrom(digest, st.offset, { signal: lock.controller.signal })
-            : await source.moteReader(digest);
+            : await source.moteReader(digest, { signal: lock.controller.signal });
           await drain(stream, part.fd, st, lock, report, paths.root, ctx.durable);
           if (size >= 0 && st.offset < size) throw new ShortStreamError(`the source's stream ended after ${st.offset} of ${size} bytes`);
           ended = true;

@@ -6,12 +6,12 @@
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../../digest/index.js';
 import { MoteNotFoundError } from '../../errors.js';
-import { raceSignal } from '../../internal/abort.js';
+import { destroyOnAbort, raceSignal, throwIfAborted } from '../../internal/abort.js';
 import { callSafely } from '../../internal/listeners.js';
 import type { StoreContext } from '../file/context.js';
 import { isPublished } from '../file/blob-file.js';
 import type { MoteProvider } from '../roles.js';
-import type { MoteInfo, MoteReaderAt } from '../types.js';
+import type { MoteInfo, MoteReaderAt, MoteReadOptions } from '../types.js';
 import { fetchIntoStore } from './fetch.js';
 import type { FetchHint, FetchProgress } from './types.js';
 import { checkSize } from '../file/check.js';
@@ -55,8 +55,9 @@ export class PullThroughReads implements MoteProvider {
     return this.local.moteRef(digest);
   }
 
-  moteReader(digest: string): Promise<Readable> {
-    return this.#read(digest, (p) => p.moteReader(digest));
+  /** With a signal, also a source that ignores it (an older provider) has its stream destroyed on abort. */
+  async moteReader(digest: string, options: MoteReadOptions = {}): Promise<Readable> {
+    return destroyOnAbort(await this.#read(digest, (p) => p.moteReader(digest, options), options.signal), options.signal);
   }
 
   moteReaderAt(digest: string): Promise<MoteReaderAt> {
@@ -86,12 +87,13 @@ export class PullThroughReads implements MoteProvider {
     if (options.mediaType) this.ctx.recordTypeIfUnknown(digest, options.mediaType);
   }
 
-  async #read<T>(digest: string, open: (p: MoteProvider) => Promise<T>): Promise<T> {
+  async #read<T>(digest: string, open: (p: MoteProvider) => Promise<T>, signal?: AbortSignal): Promise<T> {
     parseDigest(digest);
+    throwIfAborted(signal);
     const here = await orMissing(open(this.local));
     if (here !== undefined) return here;
     if (this.settings.store) {
-      await this.fetch(digest);
+      await this.fetch(digest, { signal });
       const fetched = await orMissing(open(this.local));
       if (fetched !== undefined) return fetched;
       // Published, then removed before we could open it (a prune, another process): read the source itself.

@@ -312,7 +312,7 @@ describe('mote rm', () => {
     const b = m(['put', fileWith('b')]).out.trim();
     const rm = m(['--json', 'rm', a, b, ZERO_DIGEST]);
     expect(rm.code, rm.stderr).toBe(0);
-    expect(parseJson(rm.out)).toEqual({ removed: [a, b], absent: [ZERO_DIGEST] });
+    expect(parseJson(rm.out)).toEqual({ removed: [a, b], removedCount: 2, absent: [ZERO_DIGEST], absentCount: 1 });
     const get = m(['--json', 'get', a]);
     expect(get.code).toBe(ExitCode.NotFound);
     const err = parseJson<{ error: { code: string; message: string } }>(get.stderr);
@@ -435,11 +435,18 @@ describe('mote verify', () => {
 
 describe('mote prune', () => {
   it('shrinks the cache to the limit and reports what it did', () => {
-    for (let i = 0; i < 4; i++) expect(m(['put', fileWith(randomBytes(10 * 1024))]).code).toBe(0);
+    const digests: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const put = m(['put', fileWith(randomBytes(10 * 1024))]);
+      expect(put.code).toBe(0);
+      digests.push(put.out.trim());
+    }
     const p = m(['--json', 'prune', '--max-size', '25KiB']);
     expect(p.code, p.stderr).toBe(0);
-    const doc = parseJson<{ removed: number; freedBytes: number; remainingBytes: number; maxSize: number }>(p.out);
-    expect(doc).toEqual({ removed: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024 });
+    const doc = parseJson<{ removed: string[]; removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number }>(p.out);
+    expect(doc).toEqual({ removed: [expect.any(String), expect.any(String)], removedCount: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024 });
+    // the two least recently used: the first two put
+    expect([...doc.removed].sort()).toEqual(digests.slice(0, 2).sort());
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 2, bytes: 20 * 1024 });
     const human = m(['prune', '--max-size', '0']);
     expect(human.out).toBe('removed 2 motes, freed 20 KiB, 0 B remaining (limit 0 B)\n');
@@ -449,7 +456,7 @@ describe('mote prune', () => {
   it('does nothing when the cache is already under the limit', () => {
     m(['put', fileWith('small')]);
     const p = m(['--json', 'prune', '--max-size', '1G']);
-    expect(parseJson(p.out)).toMatchObject({ removed: 0, freedBytes: 0, remainingBytes: 5 });
+    expect(parseJson(p.out)).toMatchObject({ removed: [], removedCount: 0, freedBytes: 0, remainingBytes: 5 });
   });
 });
 

@@ -67,7 +67,9 @@ export function registerImages(program: Command, shared: Shared): void {
       const name = registryArgument(repository, 'repository');
       const state = await withMetadata(ctx, opts, (cache, read) => cache.getRepository(name, read));
       const tags = sortedTags(state);
-      ctx.out.result({ repository: state.repository, tags, lastUpdate: new Date(state.lastUpdate).toISOString(), ...(state.lastError && { lastError: state.lastError }) }, () => tags);
+      // Times in --json are ISO 8601 strings, as in every command.
+      const lastError = state.lastError && { ...state.lastError, at: new Date(state.lastError.at).toISOString() };
+      ctx.out.result({ repository: state.repository, tags, lastUpdate: new Date(state.lastUpdate).toISOString(), ...(lastError && { lastError }) }, () => tags);
     },
   );
 
@@ -85,7 +87,9 @@ export function registerImages(program: Command, shared: Shared): void {
       ref.digest !== undefined ? cache.getImageByDigest(repo, ref.digest, read) : cache.getImage(repo, ref.tag ?? 'latest', read),
     );
     const tag = ref.digest === undefined ? (ref.tag ?? 'latest') : undefined;
-    ctx.out.result({ name: ref.name, ...(tag !== undefined && { tag }), ...info }, () => describeImage(ref.name, tag, info));
+    ctx.out.result({ name: ref.name, ...(tag !== undefined && { tag }), ...info, lastFetched: new Date(info.lastFetched).toISOString() }, () =>
+      describeImage(ref.name, tag, info),
+    );
   });
 
   addCacheOptions(

@@ -11,8 +11,9 @@ export function registerPrune(program: Command, shared: Shared): void {
       const ctx = commandContext(command, shared);
       const maxSize = parseSize(opts.maxSize);
       const result = await withCache(ctx, {}, (cache) => cache.prune(maxSize, { signal: ctx.signal }));
+      const removed = result.removedDigests ?? [];
       ctx.out.result(
-        { removed: result.removed, freedBytes: result.freedBytes, remainingBytes: result.remainingBytes, maxSize },
+        { removed, removedCount: result.removed, freedBytes: result.freedBytes, remainingBytes: result.remainingBytes, maxSize },
         () =>
           `removed ${result.removed} mote${result.removed === 1 ? '' : 's'}, freed ${formatSize(result.freedBytes)}, ` +
           `${formatSize(result.remainingBytes)} remaining (limit ${formatSize(maxSize)})`,

@@ -23,6 +23,7 @@ export function registerRm(program: Command, shared: Shared): void {
         return { removed, absent };
       });
       for (const d of result.absent) ctx.out.note(`${d} was not in the cache`);
-      ctx.out.result(result, () => result.removed.map((d) => `removed ${d}`));
+      const doc = { removed: result.removed, removedCount: result.removed.length, absent: result.absent, absentCount: result.absent.length };
+      ctx.out.result(doc, () => result.removed.map((d) => `removed ${d}`));
     });
 }

@@ -31,7 +31,7 @@ export function registerVerify(program: Command, shared: Shared): void {
         progress?.stop();
       }
       const { checked, bytes, corrupt, sweptTemporaries } = result;
-      ctx.out.result({ checked, bytes, corrupt, sweptTemporaries }, () => [
+      ctx.out.result({ checked, bytes, corrupt, corruptCount: corrupt.length, sweptTemporaries }, () => [
         `verified ${checked} mote${checked === 1 ? '' : 's'} (${formatSize(bytes)})` +
           (sweptTemporaries > 0 ? `, swept ${sweptTemporaries} abandoned temporar${sweptTemporaries === 1 ? 'y' : 'ies'}` : ''),
         ...corrupt.map((d) => `corrupt (evicted): ${d}`),

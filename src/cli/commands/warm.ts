@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { CycleReport } from '../../warm/warmer.js';
 import { commandContext, type Shared } from '../context.js';
 import { parseDuration } from '../duration.js';
-import { CliError } from '../output.js';
+import { CliError, describeError } from '../output.js';
 import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
 import { registryArgument } from '../transport.js';
 
@@ -84,12 +84,16 @@ export function registerWarm(program: Command, shared: Shared): void {
       },
       onError: (repository, err) => {
         metrics.failure();
-        if (!ctx.quiet) process.stderr.write(`${repository}: ${err instanceof Error ? err.message : String(err)}\n`);
+        if (ctx.quiet) return;
+        // --json: nothing on stderr is plain text; a repository's failure is a warning line (the warmer goes on).
+        if (ctx.json) process.stderr.write(`${JSON.stringify({ warning: { ...describeError(err), name: 'WarmFailure', repository } })}\n`);
+        else process.stderr.write(`${repository}: ${err instanceof Error ? err.message : String(err)}\n`);
       },
       onCycle: (r) => {
         lastCycle = r;
         metrics.cycle(r);
-        if (!ctx.quiet && !ctx.json) process.stderr.write(`warm: ${r.refreshed.length} refreshed, ${r.failed.length} failed, ${r.skipped.length} not due\n`);
+        if (ctx.json) process.stdout.write(`${JSON.stringify({ cycle: r })}\n`);
+        else if (!ctx.quiet) process.stderr.write(`warm: ${r.refreshed.length} refreshed, ${r.failed.length} failed, ${r.skipped.length} not due\n`);
       },
     });
     const server = opts.listen
@@ -103,7 +107,8 @@ export function registerWarm(program: Command, shared: Shared): void {
           health: () => ({ ok: !controller.signal.aborted, detail: { repositories: repositories.length, ...(lastCycle && { lastCycle }) } }),
         })
       : undefined;
-    if (server && !ctx.quiet) process.stderr.write(`warm: listening on http://${server.address}\n`);
+    if (server && ctx.json) process.stdout.write(`${JSON.stringify({ listening: `http://${server.address}` })}\n`);
+    else if (server && !ctx.quiet) process.stderr.write(`warm: listening on http://${server.address}\n`);
     try {
       if (opts.once) {
         const report = await warmer.cycle(controller.signal);

@@ -55,7 +55,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
     }
   }
   const total = uniqueBytes(entries).bytes; // hard links counted once
-  if (total <= maxSize) return { removed: 0, freedBytes: 0, remainingBytes: total };
+  if (total <= maxSize) return { removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: total };
 
   throwIfAborted(signal);
   const uses = ctx.index.all();
@@ -63,7 +63,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   const order = entries.map((e) => ({ e, used: lastUse(e) }));
   order.sort((a, b) => a.used - b.used);
 
-  let removed = 0;
+  const removed: string[] = [];
   let freed = 0;
   let inFlight = 0; // bytes whose unlink has been issued but not yet confirmed
   let next = 0;
@@ -96,7 +96,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
       }
       forgotten.push(e.digest);
       touchedDirs.add(path.dirname(e.path));
-      removed++;
+      removed.push(e.digest);
       freed += e.size;
       if (forgotten.length >= BATCH) flushIndex();
     }
@@ -111,7 +111,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   if (failure) throw failure.reason;
   // Aborted before the goal was reached: say so. Aborted after it was reached: the work is done, report it.
   if (total - freed > maxSize) throwIfAborted(signal);
-  return { removed, freedBytes: freed, remainingBytes: total - freed };
+  return { removed: removed.length, removedDigests: removed, freedBytes: freed, remainingBytes: total - freed };
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeAllLogins, removeLogin, storeLogin } from '../../src/registry/auth/auth-file-edit.js';
-import { FileCredentialSource, authFileCandidates, loginTarget, parseLoginKey, primaryAuthFile } from '../../src/registry/index.js';
+import { FileCredentialSource, authFileCandidates, login, loginTarget, parseLoginKey, primaryAuthFile } from '../../src/registry/index.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 /** The built module (vitest's global setup builds dist/), for the processes that log in at once. */
@@ -105,6 +105,10 @@ describe('changing the file', () => {
     await storeLogin(target(link), parseLoginKey('quay.io'), 'u', 'p');
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
     expect(Object.keys(read(real).auths)).toEqual(['quay.io']);
+  });
+
+  it('login refuses an empty auth file name before contacting anything', async () => {
+    await expect(login('quay.io', { authFile: '', username: 'u', password: 'p' })).rejects.toMatchObject({ code: 'ERR_INVALID_CREDENTIALS' });
   });
 
   it('XDG_RUNTIME_DIR that does not exist is an error, not created', async () => {

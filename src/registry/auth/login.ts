@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { ErrorCategory, InvalidArgumentError, MoteError } from '../../errors.js';
 import { RegistryClient } from '../client.js';
+import { InvalidCredentialsError } from '../errors.js';
 import type { RegistryClientOptions } from '../types.js';
 import { RegistryCredential, registryKey } from './auth-file.js';
 import { loginKeyString, parseLoginKey, removeAllLogins, removeLogin, storeLogin, type LoginKey } from './auth-file-edit.js';
@@ -86,6 +87,7 @@ export async function findLogin(registry: string, options: AuthFileLookup = {}):
  */
 export async function login(registry: string, options: LoginOptions = {}): Promise<LoginResult> {
   const key = parseLoginKey(registry);
+  if (options.authFile === '') throw new InvalidCredentialsError('the auth file name is empty');
   const target = loginTarget(options);
   loginKeyString(key, target.dockerCompat); // refuses what the target file cannot hold, before anything is sent
   const shown = display(key);

@@ -37,6 +37,8 @@ export interface PruneOptions {
 export interface PruneResult {
   /** Motes removed. */
   removed: number;
+  /** Their digests (`FileMoteCache` reports them; a store that does not leaves this out). */
+  removedDigests?: string[];
   /** Bytes those removals released on disk. */
   freedBytes: number;
   /** Bytes the store still holds (each inode counted once). */

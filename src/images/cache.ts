@@ -9,9 +9,11 @@ import { InvalidArgumentError } from '../errors.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RepositoryName } from '../registry/types.js';
 import type { ImageMetadataStore } from '../metadata/types.js';
-import { NotCachedError, RepositoryRefreshError } from './errors.js';
+import { ImageUnreadableError, NotCachedError, RepositoryRefreshError } from './errors.js';
+import { RegistryNotFoundError } from '../registry/errors.js';
 import { fetchImageInfo } from './fetch.js';
 import { refreshRepository, type RefreshOptions } from './refresh.js';
+import { nextTagState } from './deadline.js';
 import type { ImageInfo, RepositoryState } from './types.js';
 
 export interface ImageMetadataCacheOptions {
@@ -52,9 +54,13 @@ export class ImageMetadataCache {
     this.#now = o.now ?? Date.now;
   }
 
-  /** The repository's last good state (tags, digests, deadlines); fetched first on a miss unless offline. */
+  /**
+   * The repository's last good state (tags, digests when known, deadlines). On a miss (unless offline) only its tag
+   * list is read: one request, as `skopeo list-tags`; digests and facts are read for what is asked later.
+   */
   async getRepository(repo: RepositoryName | string, o: ReadOptions = {}): Promise<RepositoryState> {
     const name = typeof repo === 'string' ? repositoryOf(repo) : repo;
+    if (o.offline && o.refresh) throw new InvalidArgumentError('--offline and --refresh contradict each other: give one');
     const key = `${name.registry}/${name.repository}`;
     const stored = o.refresh ? undefined : await this.#store.getRepository(key);
     if (stored && stored.lastUpdate > 0) return stored;
@@ -62,10 +68,24 @@ export class ImageMetadataCache {
       if (stored?.lastError) throw new RepositoryRefreshError(key, stored.lastError.message, stored.lastError.code);
       throw new NotCachedError(`repository ${key}`);
     }
+    return this.#refresh(name, o, { heads: false, facts: false });
+  }
+
+  /** The repository with every tag's digest and every image's facts (what a `created` policy compares). */
+  async getRepositoryWithFacts(repo: RepositoryName | string, o: ReadOptions = {}): Promise<RepositoryState> {
+    const name = typeof repo === 'string' ? repositoryOf(repo) : repo;
+    const state = await this.getRepository(name, o);
+    const unresolved = Object.values(state.tags).some((t) => t.digest === '' && t.excluded === undefined);
+    if (!unresolved || o.offline || !this.#client) return state;
+    return this.#refresh(name, o, {});
+  }
+
+  #refresh(name: RepositoryName, o: ReadOptions, depth: Pick<RefreshOptions, 'heads' | 'facts'>): Promise<RepositoryState> {
     return refreshRepository(name, {
-      client: this.#client,
+      client: this.#client!,
       store: this.#store,
       now: this.#now,
+      ...depth,
       ...(o.signal && { signal: o.signal }),
       ...(o.onRequest && { onRequest: o.onRequest }),
     });
@@ -86,22 +106,36 @@ export class ImageMetadataCache {
   async tagDigest(repo: RepositoryName | string, tag: string, o: ReadOptions = {}): Promise<string> {
     if (!isValidTag(tag)) throw new InvalidArgumentError(`${JSON.stringify(tag)} is not a valid tag`);
     const name = typeof repo === 'string' ? repositoryOf(repo) : repo;
+    const before = this.#now();
     let state = await this.getRepository(name, o);
     let digest = Object.hasOwn(state.tags, tag) ? state.tags[tag]!.digest : undefined;
-    if (digest === undefined && !o.offline && this.#client && !o.refresh) {
+    // Not in a list read earlier: read it again (a tag pushed since). Not in a list read just now: not there.
+    if (digest === undefined && !o.offline && this.#client && !o.refresh && state.lastUpdate < before) {
       state = await this.getRepository(name, { ...o, refresh: true }); // a tag pushed since the last look
       digest = Object.hasOwn(state.tags, tag) ? state.tags[tag]!.digest : undefined;
+    }
+    if (digest === undefined && !o.offline && this.#client) {
+      // The registry's own list was just read, and the tag is not in it.
+      throw new RegistryNotFoundError(`${name.registry}/${name.repository} has no tag ${tag}`, { registry: name.registry, status: 404, registryCode: 'MANIFEST_UNKNOWN' });
     }
     if (digest === '' && !o.offline && this.#client) {
       digest = (await this.#client.headManifest(name, tag, { signal: o.signal })).digest;
       o.onRequest?.('head', `${name.registry}/${name.repository}`);
+      // Kept for the next reader (offline included): the tag's digest, with its first deadline.
+      const latest = await this.#store.getRepository(`${name.registry}/${name.repository}`);
+      if (latest && Object.hasOwn(latest.tags, tag) && latest.tags[tag]!.digest === '') {
+        latest.tags[tag] = nextTagState(undefined, digest, this.#now());
+        await this.#store.putRepository(latest);
+      }
     }
     return digest ?? '';
   }
 
   /** The facts of a digest in `repo`; fetched (2-3 requests) and stored on a miss unless offline. */
   async getImageByDigest(repo: RepositoryName, digest: string, o: ReadOptions = {}): Promise<ImageInfo> {
+    if (o.offline && o.refresh) throw new InvalidArgumentError('--offline and --refresh contradict each other: give one');
     const stored = o.refresh ? undefined : await this.#store.getImage(digest);
+    if (stored?.unreadable) throw new ImageUnreadableError(`${repo.registry}/${repo.repository}@${digest}`, stored.unreadable);
     if (stored) return stored;
     if (o.offline || !this.#client) throw new NotCachedError(`image ${repo.registry}/${repo.repository}@${digest}`);
     const name = `${repo.registry}/${repo.repository}`;

@@ -10,7 +10,8 @@ const clip = (ms: number): number => Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTE
 
 /** Whether the tag is due for a look at `now` (a tag never looked at is). */
 export function isDue(tag: TagState | undefined, now: number): boolean {
-  return tag === undefined || tag.digest === '' || tag.deadline <= now;
+  // A deadline further away than its own interval was set by a clock that ran ahead: looked at now, not in a month.
+  return tag === undefined || tag.digest === '' || tag.deadline <= now || tag.deadline - now > tag.intervalMs;
 }
 
 /** The state after looking at a tag at `now` and finding `digest` (undefined before: a new tag). */

@@ -20,3 +20,10 @@ export class RepositoryRefreshError extends MoteError {
     });
   }
 }
+
+/** An image the cache found unreadable (it lied about its content, was malformed, or beyond a bound), and why. */
+export class ImageUnreadableError extends MoteError {
+  constructor(image: string, why: { code: string; message: string }) {
+    super('ERR_MOTE_IMAGE_UNREADABLE', `${image} could not be read (${why.code}): ${why.message}`, { category: ErrorCategory.Integrity });
+  }
+}

@@ -12,7 +12,7 @@ import { nestedDeeperThan } from '../oci/json.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RepositoryName } from '../registry/types.js';
 import type { ImageInfo, ImagePlatform } from './types.js';
-import { DEFAULT_FACTS_PLATFORM, MAX_CONFIG_BYTES, MAX_LABELS, MAX_LABEL_BYTES } from './options.js';
+import { DEFAULT_FACTS_PLATFORM, MAX_CONFIG_BYTES, MAX_LABELS, MAX_LABEL_BYTES, MAX_PLATFORM_FIELD } from './options.js';
 
 export interface FetchImageOptions {
   signal?: AbortSignal;
@@ -40,17 +40,20 @@ export async function fetchImageInfo(client: RegistryClient, repo: RepositoryNam
     const fetched = await client.getManifest(repo, child.digest, { signal });
     options.onRequest?.('manifest');
     const childDoc = parseDocument(fetched.bytes, fetched.descriptor.mediaType, child.digest);
-    if (childDoc.kind !== 'manifest') throw new InvalidManifestError(`index ${digest} lists ${child.digest}, itself an index`);
+    // An index of indexes: its platforms are the facts (no config is one level further down to stand for it).
+    if (childDoc.kind !== 'manifest') return info(repo, top.descriptor.mediaType, digest, { size, platforms, labels: {}, layers: [] }, options);
     manifest = childDoc;
     size += fetched.bytes.byteLength;
   } else {
     manifest = doc;
   }
+  // Sizes are the registry's claims: their sum is bounded like any size (a lie past 2^53 makes the image unreadable).
   size += manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+  if (!Number.isSafeInteger(size)) throw new InvalidManifestError(`image ${digest}: its sizes add up past ${Number.MAX_SAFE_INTEGER} bytes`);
   const config = await readConfig(client, repo, manifest.config, signal);
   options.onRequest?.('config');
-  if (doc.kind === 'manifest' && config.os && config.architecture) {
-    platforms = [{ os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }), digest }];
+  if (doc.kind === 'manifest' && field(config.os) && field(config.architecture)) {
+    platforms = [{ os: config.os, architecture: config.architecture, ...(field(config.variant) && { variant: config.variant }), digest }];
   }
   return info(
     repo,
@@ -94,11 +97,33 @@ function indexPlatforms(manifests: readonly Descriptor[]): ImagePlatform[] {
   const out: ImagePlatform[] = [];
   for (const d of manifests) {
     const p = d.platform;
-    if (!p || typeof p.os !== 'string' || typeof p.architecture !== 'string') continue;
+    if (!p || !field(p.os) || !field(p.architecture) || (p.variant !== undefined && !field(p.variant))) continue;
     if (p.os === 'unknown' && p.architecture === 'unknown') continue;
     out.push({ os: p.os, architecture: p.architecture, ...(typeof p.variant === 'string' && { variant: p.variant }), digest: d.digest });
   }
   return out;
+}
+
+/** A platform string as an index or config gives it: kept if it is one (bounded, printable). */
+function field(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_PLATFORM_FIELD && /^[\x21-\x7e]+$/.test(v);
+}
+
+/** What is kept of an image that cannot be read: its digest and why (see `ImageInfo.unreadable`). */
+export function unreadableImage(repo: RepositoryName, digest: string, err: unknown, now: number): ImageInfo {
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'ERR_MOTE_FAILURE';
+  const message = (err instanceof Error ? err.message : String(err)).slice(0, 512);
+  return {
+    reference: `${repo.registry}/${repo.repository}@${digest}`,
+    digest,
+    mediaType: 'application/octet-stream',
+    labels: {},
+    platforms: [],
+    layers: [],
+    size: 0,
+    lastFetched: now,
+    unreadable: { code: code.slice(0, 64), message },
+  };
 }
 
 /** The entry for `want`, else the first real platform (its facts stand for the image). */
@@ -107,7 +132,7 @@ function pickChild(manifests: readonly Descriptor[], want: PlatformSpec): Descri
   let bestScore = -1;
   for (const d of manifests) {
     const p = d.platform;
-    if (!p || typeof p.os !== 'string' || typeof p.architecture !== 'string') continue;
+    if (!p || !field(p.os) || !field(p.architecture)) continue;
     if (p.os === 'unknown' && p.architecture === 'unknown') continue;
     const score = platformScore(want, p);
     if (score > bestScore) {

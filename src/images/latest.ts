@@ -5,6 +5,7 @@
  */
 import { runPool } from '../internal/pool.js';
 import { NotCachedError } from './errors.js';
+import { isTransient } from './refresh.js';
 import { repositoryOf, type ImageMetadataCache, type ReadOptions } from './cache.js';
 import { needsImageFacts, parsePolicy, selectLatest, type ImagePolicy, type PolicySpec } from './policy.js';
 import type { ImageInfo } from './types.js';
@@ -22,7 +23,7 @@ export async function latestTag(cache: ImageMetadataCache, repository: string, s
   const policy = parsePolicy(spec);
   const repo = repositoryOf(repository);
   const name = `${repo.registry}/${repo.repository}`;
-  const state = await cache.getRepository(repo, read);
+  const state = needsImageFacts(policy) ? await cache.getRepositoryWithFacts(repo, read) : await cache.getRepository(repo, read);
   let facts: Map<string, ImageInfo> | undefined;
   if (needsImageFacts(policy)) {
     facts = new Map();
@@ -31,7 +32,9 @@ export async function latestTag(cache: ImageMetadataCache, repository: string, s
       try {
         facts!.set(digest, await cache.getImageByDigest(repo, digest, { ...read, refresh: false }));
       } catch (err) {
-        if (!(err instanceof NotCachedError)) throw err; // offline and unknown: not a candidate
+        // Offline and unknown, or an image that cannot be read: not a candidate. What says nothing about the image
+        // (the registry down, credentials refused, an abort) still ends the answer.
+        if (isTransient(err)) throw err;
       }
     });
   }

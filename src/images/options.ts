@@ -18,3 +18,7 @@ export const MAX_INTERVAL_MS = 7 * 24 * 60 * 60_000;
 export const EXCLUDED_INTERVAL_MS = 24 * 60 * 60_000;
 /** Requests at once for one repository's refresh (HEADs, manifest and config GETs). */
 export const DEFAULT_REFRESH_CONCURRENCY = 4;
+/** Tags one repository is read with: beyond, the refresh fails clearly (a repository of 100,000 tags is fine). */
+export const MAX_TAGS_PER_REPOSITORY = 200_000;
+/** Strings an index or config gives for a platform longer than this are not a platform (skipped). */
+export const MAX_PLATFORM_FIELD = 128;

@@ -8,16 +8,17 @@
  * `lastError` (the seed's rule): readers go on answering from what was known.
  */
 import { runPool } from '../internal/pool.js';
-import { MoteError } from '../errors.js';
-import { RegistryNotFoundError } from '../registry/errors.js';
+import { ErrorCategory, MoteError, errorCategory } from '../errors.js';
+import { isValidTag } from '../oci/names.js';
+import { RegistryNotFoundError, RegistryProtocolError } from '../registry/errors.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RepositoryName } from '../registry/types.js';
 import type { ImageMetadataStore } from '../metadata/types.js';
-import { fetchImageInfo } from './fetch.js';
+import { fetchImageInfo, unreadableImage } from './fetch.js';
 import { excludedTagState, isDue, nextTagState, unknownTagState } from './deadline.js';
 import { newestFirst } from './order.js';
 import type { RepositoryState, TagState } from './types.js';
-import { DEFAULT_REFRESH_CONCURRENCY } from './options.js';
+import { DEFAULT_REFRESH_CONCURRENCY, MAX_TAGS_PER_REPOSITORY } from './options.js';
 
 export type RequestKind = 'tags' | 'head' | 'manifest' | 'config';
 
@@ -42,6 +43,8 @@ export interface RefreshOptions {
   concurrency?: number;
   /** Fetch image facts for new digests (default true); false: tags and digests only. */
   facts?: boolean;
+  /** HEAD the due tags for their digests (default true); false: the tag list only (digests stay unknown: ''). */
+  heads?: boolean;
   onChange?: (change: TagChange) => void;
   onRequest?: (kind: RequestKind, repository: string) => void;
 }
@@ -53,6 +56,8 @@ export async function refreshRepository(repo: RepositoryName, o: RefreshOptions)
   const count = (kind: RequestKind): void => o.onRequest?.(kind, name);
   const old = (await o.store.getRepository(name)) ?? { repository: name, lastUpdate: 0, tags: {} };
   const fail = async (err: unknown): Promise<never> => {
+    // A shutdown is not the repository's failure: what was learnt is kept, no lastError recorded.
+    if (o.signal?.aborted || errorCategory(err) === ErrorCategory.Aborted) throw err;
     const lastError = { message: err instanceof Error ? err.message : String(err), at: now(), ...(err instanceof MoteError && { code: err.code }) };
     const latest = (await o.store.getRepository(name).catch(() => undefined)) ?? old;
     await o.store.putRepository({ ...latest, lastError }).catch(() => {});
@@ -69,7 +74,13 @@ export async function refreshRepository(repo: RepositoryName, o: RefreshOptions)
   const at = now();
   const tags: Record<string, TagState> = Object.create(null) as Record<string, TagState>;
   const due: string[] = [];
-  for (const tag of listed) {
+  // What a registry lists is input: names outside the tag grammar are skipped, repeats counted once, and the
+  // count bounded (a registry listing millions of names must not make millions of HEADs).
+  const names = [...new Set(listed.filter((t) => isValidTag(t)))];
+  if (names.length > MAX_TAGS_PER_REPOSITORY) {
+    return fail(new RegistryProtocolError(`${name} lists ${names.length} tags: more than the ${MAX_TAGS_PER_REPOSITORY} a repository is read with`, { registry: repo.registry }));
+  }
+  for (const tag of names) {
     const prev = Object.hasOwn(old.tags, tag) ? old.tags[tag] : undefined;
     if (o.tagFilter && !o.tagFilter(tag)) {
       tags[tag] = prev?.excluded !== undefined && prev.deadline > at ? prev : excludedTagState(prev, 'excluded by the tag filter', at);
@@ -84,10 +95,10 @@ export async function refreshRepository(repo: RepositoryName, o: RefreshOptions)
     if (!Object.hasOwn(tags, tag)) o.onChange?.({ repository: name, tag, kind: 'removed', ...(old.tags[tag]!.digest && { previous: old.tags[tag]!.digest }) });
   }
   const state: RepositoryState = { repository: name, lastUpdate: at, tags, ...(old.lastError && { lastError: old.lastError }) };
-  await o.store.putRepository(state);
-
   const concurrency = o.concurrency ?? DEFAULT_REFRESH_CONCURRENCY;
   try {
+    await o.store.putRepository(state);
+    if (o.heads === false) return state;
     const gone: string[] = [];
     await runPool(newestFirst(due), concurrency, async (tag) => {
       let digest: string;
@@ -112,6 +123,9 @@ export async function refreshRepository(repo: RepositoryName, o: RefreshOptions)
     return fail(err);
   }
   const done: RepositoryState = { repository: name, lastUpdate: at, tags };
+  // A slower refresh (a lapsed lease, a reader's --refresh) must not put back an older state over a newer one.
+  const stored = await o.store.getRepository(name).catch(() => undefined);
+  if (stored && stored.lastUpdate > at) return stored;
   await o.store.putRepository(done);
   return done;
 }
@@ -132,7 +146,17 @@ async function fetchNewFacts(
       const info = await fetchImageInfo(o.client, repo, digest, { signal: o.signal, now: o.now, onRequest: count });
       await o.store.putImage(info);
     } catch (err) {
-      if (!(err instanceof RegistryNotFoundError)) throw err; // gone meanwhile: looked at again at the tag's deadline
+      if (err instanceof RegistryNotFoundError) return; // gone meanwhile: looked at again at the tag's deadline
+      if (isTransient(err)) throw err;
+      // This image cannot be read (it lies, it is malformed, it is beyond a bound): remembered by its digest, which
+      // never changes, so it costs no request again; the other images go on.
+      await o.store.putImage(unreadableImage(repo, digest, err, (o.now ?? Date.now)()));
     }
   });
+}
+
+/** Failures that say nothing about the image: the registry, the credentials or the caller. Those stop the refresh. */
+export function isTransient(err: unknown): boolean {
+  const c = errorCategory(err);
+  return c === ErrorCategory.Unavailable || c === ErrorCategory.Denied || c === ErrorCategory.Aborted || c === ErrorCategory.NoSpace || c === undefined;
 }

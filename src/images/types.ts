@@ -34,6 +34,11 @@ export interface ImageInfo {
   size: number;
   /** Milliseconds since the epoch. */
   lastFetched: number;
+  /**
+   * Set when the image could not be read (it lies about its content, is malformed, or is beyond a bound): no facts,
+   * and no request for it again (its digest never changes). Policies skip it.
+   */
+  unreadable?: { code: string; message: string };
 }
 
 /** Per tag: what it pointed at, and when to look again (the warmer's adaptive deadline). */

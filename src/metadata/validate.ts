@@ -160,6 +160,10 @@ export function checkImageInfo(info: unknown): ImageInfo {
   } as ImageInfo;
   if (i.configDigest !== undefined) out.configDigest = validateDigest(i.configDigest as string);
   if (i.createdAt !== undefined) out.createdAt = said(`${what} createdAt`, i.createdAt, 256);
+  if (i.unreadable !== undefined) {
+    const u = object(`${what} unreadable`, i.unreadable);
+    out.unreadable = { code: said(`${what} unreadable code`, u.code, 64), message: said(`${what} unreadable message`, u.message, 1024) };
+  }
   return out;
 }
 

@@ -10,3 +10,15 @@ export const DEFAULT_JITTER = 0.1;
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 /** The longest a running warmer sleeps between looks at its repositories. */
 export const MAX_IDLE_WAIT_MS = 60_000;
+/** The shortest poll interval a warmer takes: a tag list a second is already a lot to ask of a registry. */
+export const MIN_POLL_MS = 1_000;
+/** After a failed refresh, the next try waits this long, doubling with each failure in a row, up to the poll interval. */
+export const FAILURE_BACKOFF_MS = 5_000;
+/** Notifications for one repository within this long of its last refresh are folded into one refresh. */
+export const NOTIFY_COALESCE_MS = 10_000;
+/** A notified repository whose lease another warmer holds is tried again this soon. */
+export const LEASE_RETRY_MS = 1_000;
+/** A stored time this far ahead of our clock was written by a clock that ran ahead: it is not trusted. */
+export const CLOCK_SLACK_MS = 60_000;
+/** After a cycle failed as a whole (the store unreachable), the next one waits this long. */
+export const CYCLE_RETRY_MS = 5_000;

@@ -61,11 +61,13 @@ async function handle(o: WarmServerOptions, req: http.IncomingMessage, res: http
     return void res.end(m.body);
   }
   if (url.pathname === '/notify' && req.method === 'POST') {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_NOTIFY_BYTES) return tooLarge(res);
     let body: string;
     try {
       body = await readBody(req);
-    } catch (err) {
-      return reply(res, 413, { error: (err as Error).message });
+    } catch {
+      return tooLarge(res);
     }
     let repositories: string[];
     try {
@@ -73,25 +75,47 @@ async function handle(o: WarmServerOptions, req: http.IncomingMessage, res: http
     } catch (err) {
       return reply(res, 400, { error: (err as Error).message });
     }
-    for (const r of repositories) o.notify(r);
+    for (const r of repositories) {
+      try {
+        o.notify(r);
+      } catch {
+        /* one name the warmer refuses does not drop the others */
+      }
+    }
     return reply(res, 202, { notified: repositories });
   }
+  const allowed = ROUTES[url.pathname];
+  if (allowed) {
+    res.setHeader('allow', allowed);
+    return reply(res, 405, { error: `${url.pathname} takes ${allowed}` });
+  }
   return reply(res, 404, { error: 'not found: GET /healthz, GET /metrics, POST /notify' });
+}
+
+const ROUTES: Record<string, string> = { '/healthz': 'GET', '/metrics': 'GET', '/notify': 'POST' };
+
+/** 413, then the connection closed once the answer is out (the rest of the body is not read). */
+function tooLarge(res: http.ServerResponse): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+  res.end(`${JSON.stringify({ error: `notification larger than ${MAX_NOTIFY_BYTES} bytes` })}\n`, () => res.socket?.destroy());
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       n += c.byteLength;
       if (n > MAX_NOTIFY_BYTES) {
-        reject(new Error(`notification larger than ${MAX_NOTIFY_BYTES} bytes`));
-        req.destroy();
+        req.off('data', onData);
+        req.pause(); // the answer (413) goes out first; the socket is closed after it
+        reject(new Error('too large'));
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
   });

@@ -7,6 +7,7 @@
  * warmer makes no request for what is not due.
  */
 import { randomBytes } from 'node:crypto';
+import { AbortError, InvalidArgumentError } from '../errors.js';
 import { throwIfAborted } from '../internal/abort.js';
 import { runPool } from '../internal/pool.js';
 import { repositoryOf } from '../images/cache.js';
@@ -14,7 +15,20 @@ import { refreshRepository, type RefreshOptions, type RequestKind, type TagChang
 import type { ImageMetadataStore } from '../metadata/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RepositoryName } from '../registry/types.js';
-import { DEFAULT_JITTER, DEFAULT_LEASE_MS, DEFAULT_POLL_MS, DEFAULT_REPO_CONCURRENCY, MAX_IDLE_WAIT_MS } from './options.js';
+import type { RepositoryState } from '../images/types.js';
+import {
+  CLOCK_SLACK_MS,
+  CYCLE_RETRY_MS,
+  DEFAULT_JITTER,
+  DEFAULT_LEASE_MS,
+  DEFAULT_POLL_MS,
+  DEFAULT_REPO_CONCURRENCY,
+  LEASE_RETRY_MS,
+  MAX_IDLE_WAIT_MS,
+  MIN_POLL_MS,
+  NOTIFY_COALESCE_MS,
+} from './options.js';
+import { dueAt } from './schedule.js';
 
 export interface WarmerOptions {
   client: RegistryClient;
@@ -35,6 +49,8 @@ export interface WarmerOptions {
   onError?: (repository: string, error: unknown) => void;
   /** After each cycle of `run()`. */
   onCycle?: (report: CycleReport) => void;
+  /** How long a refresh lease lasts (renewed every third of it while the refresh runs; default 5 min). */
+  leaseMs?: number;
 }
 
 export interface CycleReport {
@@ -54,21 +70,38 @@ export class Warmer {
   readonly #o: WarmerOptions;
   readonly #repos: RepositoryName[];
   readonly #owner = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  /** Notified repositories not refreshed yet (coalesced, or leased elsewhere): kept until they are. */
   readonly #priority = new Set<string>();
   /** Each repository's jitter, drawn once: its due time is lastUpdate + poll × (1 + jitter). */
   readonly #spread = new Map<string, number>();
+  /** Failures in a row, per repository (the back-off doubles with each). */
+  readonly #failures = new Map<string, number>();
   #wake: (() => void) | undefined;
 
   constructor(o: WarmerOptions) {
     this.#o = o;
-    this.#repos = o.repositories.map((r) => repositoryOf(r));
+    // One entry per repository however it was spelt (`alpine` and `docker.io/library/alpine` are one).
+    const byName = new Map(o.repositories.map((r) => repositoryOf(r)).map((r) => [nameOf(r), r]));
+    this.#repos = [...byName.values()];
     const jitter = o.jitter ?? DEFAULT_JITTER;
-    for (const r of this.#repos) this.#spread.set(nameOf(r), (Math.random() * 2 - 1) * jitter);
+    if (!(typeof jitter === 'number' && jitter >= 0 && jitter <= 0.5)) throw new InvalidArgumentError(`jitter must be a number from 0 to 0.5, got ${String(jitter)}`);
+    this.#pollMs = o.pollIntervalMs ?? DEFAULT_POLL_MS;
+    if (!(Number.isSafeInteger(this.#pollMs) && this.#pollMs >= MIN_POLL_MS)) throw new InvalidArgumentError(`the poll interval must be at least ${MIN_POLL_MS} ms, got ${String(o.pollIntervalMs)}`);
+    this.#leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    if (!(Number.isSafeInteger(this.#leaseMs) && this.#leaseMs >= 1000)) throw new InvalidArgumentError(`leaseMs must be at least 1000, got ${String(o.leaseMs)}`);
+    for (const name of byName.keys()) this.#spread.set(name, (Math.random() * 2 - 1) * jitter);
   }
 
   /** Moves `repository` to the front of the queue and wakes the warmer (a webhook said it changed). */
   notify(repository: string): void {
-    const name = nameOf(repositoryOf(repository));
+    let name: string;
+    try {
+      name = nameOf(repositoryOf(repository));
+    } catch {
+      return; // not a repository name: nothing of ours
+    }
     if (!this.#spread.has(name)) return; // not one of ours: a webhook for another repository is ignored
     this.#priority.add(name);
     this.#wake?.();
@@ -78,38 +111,107 @@ export class Warmer {
   async cycle(signal?: AbortSignal): Promise<CycleReport> {
     const report: CycleReport = { refreshed: [], failed: [], leasedElsewhere: [], skipped: [], tagsKnown: 0, lagMs: 0 };
     const notified = new Set(this.#priority);
-    this.#priority.clear();
     const ordered = [...this.#repos].sort((a, b) => Number(notified.has(nameOf(b))) - Number(notified.has(nameOf(a))));
     await runPool(ordered, this.#o.concurrency ?? DEFAULT_REPO_CONCURRENCY, async (repo) => {
       throwIfAborted(signal);
       const name = nameOf(repo);
-      if (!notified.has(name) && !(await this.#due(name))) return void report.skipped.push(name);
-      const lease = `refresh|${name}`;
-      if (!(await this.#o.store.acquireLease(lease, this.#owner, DEFAULT_LEASE_MS))) return void report.leasedElsewhere.push(name);
+      // A store that fails (Redis restarting) fails this repository for this cycle, not the warmer.
       try {
-        // Looked at again under the lease: another warmer may have refreshed it while we were deciding.
-        if (!notified.has(name) && !(await this.#due(name))) return void report.skipped.push(name);
-        await refreshRepository(repo, {
-          client: this.#o.client,
-          store: this.#o.store,
-          ...(signal && { signal }),
-          ...(this.#o.now && { now: this.#o.now }),
-          ...(this.#o.tagFilter && { tagFilter: this.#o.tagFilter }),
-          ...(this.#o.facts !== undefined && { facts: this.#o.facts }),
-          ...(this.#o.onChange && { onChange: this.#o.onChange }),
-          ...(this.#o.onRequest && { onRequest: this.#o.onRequest }),
-        });
-        report.refreshed.push(name);
+        await this.#one(repo, name, notified.has(name), report, signal);
       } catch (err) {
         if (signal?.aborted) throw err;
         report.failed.push(name);
+        this.#priority.delete(name); // a notified repository that fails waits for its back-off like any other
+        this.#failures.set(name, (this.#failures.get(name) ?? 0) + 1);
         this.#o.onError?.(name, err);
-      } finally {
-        await this.#o.store.releaseLease(lease, this.#owner).catch(() => {});
       }
     });
     await this.#measure(report);
     return report;
+  }
+
+  async #one(repo: RepositoryName, name: string, notified: boolean, report: CycleReport, signal: AbortSignal | undefined): Promise<void> {
+    if (!(await this.#isDue(name, notified))) return void report.skipped.push(name);
+    const lease = `refresh|${name}`;
+    if (!(await this.#o.store.acquireLease(lease, this.#owner, this.#leaseMs))) return void report.leasedElsewhere.push(name);
+    // The lease is renewed while the refresh runs; losing it (a stalled store, a clock jump) stops the refresh.
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      this.#o.store.acquireLease(lease, this.#owner, this.#leaseMs).then(
+        (held) => held || lost.abort(new AbortError('refresh lease lost')),
+        () => lost.abort(new AbortError('refresh lease could not be renewed')),
+      );
+    }, Math.floor(this.#leaseMs / 3));
+    renew.unref();
+    try {
+      // Looked at again under the lease: another warmer may have refreshed it while we were deciding.
+      if (!(await this.#isDue(name, notified))) return void report.skipped.push(name);
+      await refreshRepository(repo, {
+        client: this.#o.client,
+        store: this.#o.store,
+        signal: signal ? AbortSignal.any([signal, lost.signal]) : lost.signal,
+        ...(this.#o.now && { now: this.#o.now }),
+        ...(this.#o.tagFilter && { tagFilter: this.#o.tagFilter }),
+        ...(this.#o.facts !== undefined && { facts: this.#o.facts }),
+        ...(this.#o.onChange && { onChange: this.#o.onChange }),
+        ...(this.#o.onRequest && { onRequest: this.#o.onRequest }),
+      });
+      this.#priority.delete(name);
+      this.#failures.delete(name);
+      report.refreshed.push(name);
+    } finally {
+      clearInterval(renew);
+      await this.#o.store.releaseLease(lease, this.#owner).catch(() => {});
+    }
+  }
+
+  /**
+   * Cycles until `signal` aborts: after each, waits for the next due time, a notify, or the abort. A cycle that
+   * fails as a whole is reported and tried again after a pause, never in a tight loop.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let report: CycleReport | undefined;
+      try {
+        report = await this.cycle(signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.#o.onError?.('*', err);
+        await this.#idle(signal, CYCLE_RETRY_MS);
+        continue;
+      }
+      this.#o.onCycle?.(report);
+      if (signal.aborted) break;
+      let wait = await this.#untilNextDue().catch(() => CYCLE_RETRY_MS);
+      if (report.leasedElsewhere.some((n) => this.#priority.has(n))) wait = Math.min(wait, LEASE_RETRY_MS);
+      await this.#idle(signal, wait);
+    }
+  }
+
+  #dueAt(name: string, state: RepositoryState | undefined, notified: boolean): number {
+    const now = this.#now();
+    const at = dueAt({ state, now, pollMs: this.#pollMs, spread: this.#spread.get(name)!, failures: this.#failures.get(name) ?? 1 });
+    if (!notified) return at;
+    // A notification makes a repository due, but not more than once per NOTIFY_COALESCE_MS: a flood of them (a
+    // webhook storm, a hostile caller) is one refresh.
+    const coalesced = (state?.lastUpdate ?? 0) + NOTIFY_COALESCE_MS;
+    return Math.min(at, coalesced > now + CLOCK_SLACK_MS ? now : coalesced);
+  }
+
+  async #isDue(name: string, notified: boolean): Promise<boolean> {
+    const state = await this.#o.store.getRepository(name);
+    return this.#dueAt(name, state, notified) <= this.#now();
+  }
+
+  async #untilNextDue(): Promise<number> {
+    let wait = MAX_IDLE_WAIT_MS;
+    const now = this.#now();
+    for (const repo of this.#repos) {
+      const name = nameOf(repo);
+      const state = await this.#o.store.getRepository(name);
+      wait = Math.min(wait, this.#dueAt(name, state, this.#priority.has(name)) - now);
+    }
+    return Math.max(0, wait);
   }
 
   /** Tags known and the refresh lag, from the store as the cycle left it. */
@@ -120,42 +222,13 @@ export class Warmer {
       const name = nameOf(repo);
       const state = await this.#o.store.getRepository(name).catch(() => undefined);
       if (!state || state.lastUpdate === 0) continue;
-      oldest = Math.min(oldest, state.lastUpdate + this.#poll() * (1 + this.#spread.get(name)!));
+      oldest = Math.min(oldest, state.lastUpdate + this.#pollMs * (1 + this.#spread.get(name)!));
       for (const tag of Object.values(state.tags)) {
         report.tagsKnown++;
         if (tag.excluded === undefined && tag.digest !== '') oldest = Math.min(oldest, tag.deadline);
       }
     }
     report.lagMs = oldest < now ? now - oldest : 0;
-  }
-
-  /** Cycles until `signal` aborts: after each, waits for the next due time, a notify, or the abort. */
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const report = await this.cycle(signal).catch((err: unknown) => {
-        if (!signal.aborted) throw err;
-      });
-      if (report) this.#o.onCycle?.(report);
-      if (signal.aborted || this.#priority.size > 0) continue;
-      await this.#idle(signal, await this.#untilNextDue());
-    }
-  }
-
-  async #due(name: string): Promise<boolean> {
-    const state = await this.#o.store.getRepository(name);
-    if (!state || state.lastUpdate === 0) return true;
-    return this.#now() >= state.lastUpdate + this.#poll() * (1 + this.#spread.get(name)!);
-  }
-
-  async #untilNextDue(): Promise<number> {
-    let wait = MAX_IDLE_WAIT_MS;
-    for (const repo of this.#repos) {
-      const name = nameOf(repo);
-      const state = await this.#o.store.getRepository(name).catch(() => undefined);
-      if (!state || state.lastUpdate === 0) return 0;
-      wait = Math.min(wait, state.lastUpdate + this.#poll() * (1 + this.#spread.get(name)!) - this.#now());
-    }
-    return Math.max(0, wait);
   }
 
   #idle(signal: AbortSignal, ms: number): Promise<void> {
@@ -170,10 +243,6 @@ export class Warmer {
       signal.addEventListener('abort', done, { once: true });
       this.#wake = done;
     });
-  }
-
-  #poll(): number {
-    return this.#o.pollIntervalMs ?? DEFAULT_POLL_MS;
   }
 
   #now(): number {

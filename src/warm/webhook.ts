@@ -4,7 +4,7 @@
  * {"tag"}}`). Each gives the repositories it names, as `host/repository` candidates; anything else is refused.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { isValidRegistryHost, isValidRepository } from '../oci/names.js';
+import { MAX_NAME_LENGTH, isValidRegistryHost, isValidRepository } from '../oci/names.js';
 
 /** The largest notification body read (a registry batches events; a few hundred fit in far less). */
 export const MAX_NOTIFY_BYTES = 1 << 20;
@@ -29,14 +29,14 @@ export function repositoriesFromWebhook(body: string): string[] {
       const repository = (target as { repository?: unknown }).repository;
       if (typeof repository !== 'string' || !isValidRepository(repository)) continue;
       for (const host of [hostOfUrl((target as { url?: unknown }).url), (request as { host?: unknown } | undefined)?.host]) {
-        if (typeof host === 'string' && isValidRegistryHost(host)) out.add(`${host}/${repository}`);
+        if (typeof host === 'string' && isValidRegistryHost(host) && host.length + 1 + repository.length <= MAX_NAME_LENGTH) out.add(`${host}/${repository}`);
       }
     }
   } else if (typeof o.repository === 'object' && o.repository !== null) {
     const name = (o.repository as { repo_name?: unknown }).repo_name;
     if (typeof name === 'string') {
       const repository = name.includes('/') ? name : `library/${name}`;
-      if (isValidRepository(repository)) out.add(`docker.io/${repository}`);
+      if (isValidRepository(repository) && repository.length <= MAX_NAME_LENGTH - 'docker.io/'.length) out.add(`docker.io/${repository}`);
     }
   } else {
     throw new InvalidArgumentError('notification: neither a registry notification envelope nor a Docker Hub webhook');

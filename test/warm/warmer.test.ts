@@ -81,9 +81,13 @@ describe.skipIf(reason)('Warmer (real registry)', () => {
 
   it('notify: a repository not due is refreshed at the next cycle, and only it', async () => {
     const store = new KvImageMetadataStore(new MemoryKeyValueStore());
-    const w = new Warmer({ client, store, repositories: repos(), jitter: 0 });
+    let now = Date.now();
+    const w = new Warmer({ client, store, repositories: repos(), jitter: 0, now: () => now });
     await w.cycle();
     w.notify(`${registry.host}/team/b`);
+    // Within NOTIFY_COALESCE_MS of its last refresh a notification waits (many become one refresh); then it is acted on.
+    expect((await w.cycle()).skipped).toHaveLength(3);
+    now += 10_001;
     w.notify('example.com/not/ours'); // ignored
     const before = (await registry.requests()).length;
     const report = await w.cycle();

@@ -71,6 +71,7 @@ export function registerWarm(program: Command, shared: Shared): void {
     const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
     const metrics = new WarmMetrics();
     let lastCycle: CycleReport | undefined;
+    let loopEnded = false;
     const warmer = new Warmer({
       client,
       store: metrics.instrument(store),
@@ -104,7 +105,7 @@ export function registerWarm(program: Command, shared: Shared): void {
             warmer.notify(r);
           },
           metrics: () => metrics.render(),
-          health: () => ({ ok: !controller.signal.aborted, detail: { repositories: repositories.length, ...(lastCycle && { lastCycle }) } }),
+          health: () => ({ ok: !controller.signal.aborted && !loopEnded, detail: { repositories: repositories.length, ...(lastCycle && { lastCycle }) } }),
         })
       : undefined;
     if (server && ctx.json) process.stdout.write(`${JSON.stringify({ listening: `http://${server.address}` })}\n`);
@@ -115,7 +116,11 @@ export function registerWarm(program: Command, shared: Shared): void {
         ctx.out.result(report, () => [`refreshed ${report.refreshed.length}, failed ${report.failed.length}, not due ${report.skipped.length}, leased elsewhere ${report.leasedElsewhere.length}`]);
         if (report.failed.length > 0) throw new CliError('ERR_MOTE_WARM_FAILED', `could not refresh: ${report.failed.join(', ')}`);
       } else {
-        const running = warmer.run(controller.signal);
+        const running = warmer.run(controller.signal).finally(() => (loopEnded = true));
+        running.catch((err: unknown) => {
+          if (!ctx.quiet) process.stderr.write(`warm: stopped: ${err instanceof Error ? err.message : String(err)}\n`);
+          controller.abort();
+        });
         await new Promise<void>((resolve) => (controller.signal.aborted ? resolve() : controller.signal.addEventListener('abort', () => resolve(), { once: true })));
         // In-flight requests see the abort; whatever still runs after the grace period is abandoned.
         await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);

@@ -53,7 +53,8 @@ try {
   console.log('tracker ', tracker.total, tracker.deduplicated);
   console.log('stats   ', await cache.stats());
   console.log('verify  ', await cache.verify());
-  console.log('prune   ', await cache.prune(1 << 20)); // LRU: the manifest, then the layer, go; the config (used last) stays
+  const pruned = await cache.prune(1 << 20); // LRU: the manifest, then the layer, go; the config (used last) stays
+  console.log('prune   ', `removed: ${pruned.removed}, freedBytes: ${pruned.freedBytes}, remainingBytes: ${pruned.remainingBytes}`);
   await cache.close();
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -202,13 +202,13 @@ async function main() {
   console.log(`5. mote du: ${before.count} motes, ${formatSize(before.bytes)} (${before.bytes} bytes)`);
   const maxSize = Math.floor(before.bytes / 2);
   const pruned = await moteJson(['prune', '--max-size', String(maxSize)]);
-  check(pruned.remainingBytes <= maxSize && pruned.removed > 0, `prune: ${JSON.stringify(pruned)}`);
+  check(pruned.remainingBytes <= maxSize && pruned.removedCount > 0, `prune: ${JSON.stringify(pruned)}`);
   console.log(
-    `   mote prune --max-size ${maxSize}: removed ${pruned.removed} motes, freed ${formatSize(pruned.freedBytes)}, ` +
+    `   mote prune --max-size ${maxSize}: removed ${pruned.removedCount} motes, freed ${formatSize(pruned.freedBytes)}, ` +
       `${formatSize(pruned.remainingBytes)} remaining`,
   );
   const after = await moteJson(['du']);
-  check(after.count === before.count - pruned.removed && after.bytes === pruned.remainingBytes, `du after prune: ${JSON.stringify(after)}`);
+  check(after.count === before.count - pruned.removedCount && after.bytes === pruned.remainingBytes, `du after prune: ${JSON.stringify(after)}`);
   console.log(`   mote du: ${after.count} motes, ${formatSize(after.bytes)} (${after.bytes} bytes)\n`);
 
   const pulled = await pullStep();
@@ -220,7 +220,7 @@ async function main() {
   console.log(`  bytes:       ${tracker.total} referenced, ${tracker.deduplicated} stored`);
   console.log(`  dedup:       ${saved} bytes saved (${((100 * saved) / tracker.total).toFixed(1)}%)`);
   console.log(`  verify:      ${verified.checked} checked, ${verified.corrupt.length === 0 ? 'all intact' : `${verified.corrupt.length} corrupt`}`);
-  console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removed} motes removed`);
+  console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removedCount} motes removed`);
   if (pulled) console.log(`  pull:        ${pulled}`);
   console.log(`  time:        ${seconds} s`);
 }

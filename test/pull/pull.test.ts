@@ -343,7 +343,7 @@ describe.skipIf(reason)('pull while another process prunes the store (a real `mo
     // Copies, not links: a layout's hard links would keep the motes from prune on their own.
     await pull(`${registry.host}/team/app:v1`, `oci:${fresh('first')}`, { cache, placement: 'copy' });
     const dest = fresh('layout');
-    let pruned: { removed: number } | undefined;
+    let pruned: { removedCount: number } | undefined;
     const events: PullProgressEvent[] = [];
     const r = await pull(`${registry.host}/team/app:v1`, `oci:${dest}`, {
       cache,
@@ -353,20 +353,20 @@ describe.skipIf(reason)('pull while another process prunes the store (a real `mo
         // Right after the first blob is found in the store (the manifest found and held before it), a separate
         // process prunes everything it may: the pull is suspended meanwhile, so the interleaving is certain.
         if (!pruned && e.type === 'done' && e.source === 'cache' && e.digest !== app.digest) {
-          pruned = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removed: number };
+          pruned = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removedCount: number };
         }
       },
     });
     expect(pruned).toBeDefined();
     // The manifest and the first blob were held: not removed. The blobs not yet held were, and came from the registry.
-    expect(pruned!.removed).toBe(app.blobs.length - 2);
+    expect(pruned!.removedCount).toBe(app.blobs.length - 2);
     expect(r.digest).toBe(app.digest);
     expect(events.filter((e) => e.type === 'done' && e.source === 'registry')).toHaveLength(app.blobs.length - 2);
     for (const b of app.blobs) expect(sha256(fs.readFileSync(blobFile(dest, b.digest)))).toBe(b.digest);
     // Once the pull is over, its lease is gone: with the layout's own links gone too, a prune removes everything.
     fs.rmSync(dest, { recursive: true });
-    const after = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removed: number };
-    expect(after.removed).toBe(app.blobs.length);
+    const after = JSON.parse(execFileSync(process.execPath, [cli, 'prune', '--max-size', '0', '--cache', cache, '--json'], { encoding: 'utf8' })) as { removedCount: number };
+    expect(after.removedCount).toBe(app.blobs.length);
     expect(fs.readdirSync(path.join(cache, '.mote', 'tmp')).filter((n) => n.endsWith('.lease'))).toEqual([]);
   });
 });

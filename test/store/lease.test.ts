@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 const prune = (maxSize: number): { removed: number } =>
-  JSON.parse(execFileSync(process.execPath, [CLI, 'prune', '--max-size', String(maxSize), '--cache', root, '--json'], { encoding: 'utf8' })) as { removed: number };
+  ({ removed: (JSON.parse(execFileSync(process.execPath, [CLI, 'prune', '--max-size', String(maxSize), '--cache', root, '--json'], { encoding: 'utf8' })) as { removedCount: number }).removedCount });
 
 describe('MoteLease', () => {
   it('holds what is in the store, not what is not; held motes survive prune here and in another process until released', async () => {

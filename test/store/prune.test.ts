@@ -112,10 +112,23 @@ describe('LRU order', () => {
     fs.utimesSync(c.moteRef(da), tenDaysAgo, tenDaysAgo);
     fs.utimesSync(c.moteRef(db), inAnHour, inAnHour);
     fs.utimesSync(c.moteRef(dc), new Date(), new Date());
-    expect(await c.prune(2000)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: 2000 });
+    expect(await c.prune(2000)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: 2000 });
     expect(present(c, [da, db, dc])).toEqual([da, dc]);
-    expect(await c.prune(1000)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: 1000 });
+    expect(await c.prune(1000)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: 1000 });
     expect(present(c, [da, db, dc])).toEqual([da]);
+  });
+
+  it('says which motes it removed (removedDigests), and none when the store is under the limit', async () => {
+    const c = open();
+    const [a, b, k] = [randomData(1000), randomData(1000), randomData(1000)];
+    const da = (await c.put(a)).digest;
+    const db = (await c.put(b)).digest;
+    const dk = (await c.put(k)).digest;
+    const r = await c.prune(1000);
+    expect(r).toMatchObject({ removed: 2, freedBytes: 2000, remainingBytes: 1000 });
+    expect([...r.removedDigests!].sort()).toEqual([da, db].sort());
+    expect(present(c, [da, db, dk])).toEqual([dk]);
+    expect(await c.prune(1000)).toEqual({ removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: 1000 });
   });
 
   it('every way of using a mote counts: get, moteReaderAt, put again, commitMote, moteReader', async () => {
@@ -133,7 +146,7 @@ describe('LRU order', () => {
     // Least recently used first: w2 (only written), then w3, w0, w5, w1, w4.
     const expectedOrder = [w[2]!, w[3]!, w[0]!, w[5]!, w[1]!, w[4]!];
     for (let keep = 5; keep >= 0; keep--) {
-      expect(await c.prune(keep * 500)).toEqual({ removed: 1, freedBytes: 500, remainingBytes: keep * 500 });
+      expect(await c.prune(keep * 500)).toMatchObject({ removed: 1, freedBytes: 500, remainingBytes: keep * 500 });
       expect(present(c, w).sort()).toEqual(expectedOrder.slice(6 - keep).sort());
     }
   });
@@ -146,7 +159,7 @@ describe('LRU order', () => {
       for await (const _ of await c.moteReader(process.argv[2])) {}
       await c.close();`;
     execFileSync(process.execPath, ['--input-type=module', '-e', script, root, da]);
-    expect(await c.prune(2000)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: 2000 });
+    expect(await c.prune(2000)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: 2000 });
     expect(present(c, [da, db, dc])).toEqual([da, dc]);
   });
 
@@ -161,9 +174,9 @@ describe('LRU order', () => {
     const mtimes = [t - 3_000_000, t - 1_000_000, t - 4_000_000, t - 2_000_000];
     ds.forEach((d, i) => fs.utimesSync(path.join(root, 'blobs', 'sha256', d.slice(7)), new Date(t), new Date(mtimes[i]!)));
     c = open();
-    expect(await c.prune(3000)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: 3000 });
+    expect(await c.prune(3000)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: 3000 });
     expect(present(c, ds)).toEqual([ds[0], ds[1], ds[3]]);
-    expect(await c.prune(1000)).toEqual({ removed: 2, freedBytes: 2000, remainingBytes: 1000 });
+    expect(await c.prune(1000)).toMatchObject({ removed: 2, freedBytes: 2000, remainingBytes: 1000 });
     expect(present(c, ds)).toEqual([ds[1]]);
   });
 
@@ -180,9 +193,9 @@ describe('LRU order', () => {
     };
     const old = foreign(-3_600_000);
     const future = foreign(+3_600_000);
-    expect(await c.prune(3000)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: 3000 });
+    expect(await c.prune(3000)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: 3000 });
     expect(exists(c, old)).toBe(false);
-    expect(await c.prune(1000)).toEqual({ removed: 2, freedBytes: 2000, remainingBytes: 1000 });
+    expect(await c.prune(1000)).toMatchObject({ removed: 2, freedBytes: 2000, remainingBytes: 1000 });
     expect(present(c, [...known, future])).toEqual([future]);
   });
 });
@@ -194,8 +207,8 @@ describe('accounting', () => {
     const motes: MoteInfo[] = [];
     for (const s of sizes) motes.push(await c.put(randomData(s)));
     const total = sizes.reduce((a, b) => a + b, 0);
-    expect(await c.prune(total)).toEqual({ removed: 0, freedBytes: 0, remainingBytes: total });
-    expect(await c.prune(total + 1)).toEqual({ removed: 0, freedBytes: 0, remainingBytes: total });
+    expect(await c.prune(total)).toMatchObject({ removed: 0, freedBytes: 0, remainingBytes: total });
+    expect(await c.prune(total + 1)).toMatchObject({ removed: 0, freedBytes: 0, remainingBytes: total });
     // Reference model: drop the oldest until at most 1000 bytes remain (here 100..500 go, 600 stays).
     let remaining = total;
     let removed = 0;
@@ -204,11 +217,11 @@ describe('accounting', () => {
       remaining -= s;
       removed++;
     }
-    expect(await c.prune(1000)).toEqual({ removed, freedBytes: total - remaining, remainingBytes: remaining });
+    expect(await c.prune(1000)).toMatchObject({ removed, freedBytes: total - remaining, remainingBytes: remaining });
     expect(await c.stats()).toEqual({ count: sizes.length - removed, bytes: remaining, partialBytes: 0 });
     const rows = indexRows();
     motes.forEach((m, i) => expect(rows.has(m.digest), m.digest).toBe(i >= removed));
-    expect(await c.prune(0)).toEqual({ removed: sizes.length - removed, freedBytes: remaining, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: sizes.length - removed, freedBytes: remaining, remainingBytes: 0 });
     expect(indexRows().size).toBe(0);
   });
 
@@ -234,9 +247,9 @@ describe('accounting', () => {
     const db3 = await put(4000, 'blake3');
     expect(await c.stats()).toEqual({ count: 3, bytes: 7000, partialBytes: 0 });
     await readAll(await c.moteReader(d256)); // most recent
-    expect(await c.prune(5000)).toEqual({ removed: 1, freedBytes: 2000, remainingBytes: 5000 });
+    expect(await c.prune(5000)).toMatchObject({ removed: 1, freedBytes: 2000, remainingBytes: 5000 });
     expect(present(c, [d256, d512, db3])).toEqual([d256, db3]);
-    expect(await c.prune(0)).toEqual({ removed: 2, freedBytes: 5000, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: 2, freedBytes: 5000, remainingBytes: 0 });
     expect(await c.stats()).toEqual({ count: 0, bytes: 0, partialBytes: 0 });
   });
 
@@ -250,7 +263,7 @@ describe('accounting', () => {
     fs.linkSync(c.moteRef(s), c.moteRef(b));
     expect(await c.stats()).toEqual({ count: 2, bytes: 10_000, partialBytes: 0 });
     // Counted once, the store already fits in 10,000 bytes: nothing to remove.
-    expect(await c.prune(10_000)).toEqual({ removed: 0, freedBytes: 0, remainingBytes: 10_000 });
+    expect(await c.prune(10_000)).toMatchObject({ removed: 0, freedBytes: 0, remainingBytes: 10_000 });
     expect(present(c, [s, b])).toEqual([s, b]);
   });
 
@@ -263,11 +276,11 @@ describe('accounting', () => {
     fs.linkSync(c.moteRef(linked.digest), outside);
     expect(fs.statSync(outside).nlink).toBe(2);
     expect(await c.stats()).toEqual({ count: 2, bytes: 5000, partialBytes: 0 });
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: 2000, remainingBytes: 3000 });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: 2000, remainingBytes: 3000 });
     expect(exists(c, linked.digest)).toBe(true);
     expect(exists(c, plain.digest)).toBe(false);
     fs.rmSync(outside);
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: 3000, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: 3000, remainingBytes: 0 });
   });
 });
 
@@ -285,11 +298,11 @@ describe('motes open for reading', () => {
       chunks.push(chunk as Buffer);
       pruned ??= await c.prune(0);
     }
-    expect(pruned).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: data.length });
+    expect(pruned).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: data.length });
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     expect(exists(c, other)).toBe(false);
     expect(exists(c, held)).toBe(true);
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
   });
 
   it('with link-on-read, a mote held open by a moteReaderAt is kept and still reads in full', async () => {
@@ -297,13 +310,13 @@ describe('motes open for reading', () => {
     const data = randomData(100_000);
     const held = (await c.put(data)).digest;
     const r = await c.moteReaderAt(held);
-    expect(await c.prune(0)).toEqual({ removed: 0, freedBytes: 0, remainingBytes: data.length });
+    expect(await c.prune(0)).toMatchObject({ removed: 0, freedBytes: 0, remainingBytes: data.length });
     const buf = Buffer.alloc(data.length);
     expect(await r.read(buf, 0, buf.length, 0)).toBe(data.length);
     expect(buf.equals(data)).toBe(true);
     await r.close();
     expect(temporaries(root)).toEqual([]);
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
   });
 
   it('a mote held open by another process is kept', async () => {
@@ -330,14 +343,14 @@ describe('motes open for reading', () => {
       held,
     );
     expect(await reader.next()).toBe('open');
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: 1000, remainingBytes: data.length });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: 1000, remainingBytes: data.length });
     expect(exists(c, held)).toBe(true);
     expect(exists(c, other)).toBe(false);
     reader.send('go');
     expect(await reader.next()).toBe(held);
     expect(await reader.exited).toBe(0);
     expect(temporaries(root)).toEqual([]);
-    expect(await c.prune(0)).toEqual({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: 1, freedBytes: data.length, remainingBytes: 0 });
   });
 });
 
@@ -349,10 +362,11 @@ describe('one prune at a time', () => {
     const ds = await many(c, 2600, 64);
     const [r1, r2] = await Promise.all([c.prune(100 * 64), c.prune(100 * 64)]);
     const results = [r1, r2].sort((x, y) => y.removed - x.removed);
-    expect(results).toEqual([
+    expect(results).toMatchObject([
       { removed: 2500, freedBytes: 2500 * 64, remainingBytes: 100 * 64 },
       { removed: 0, freedBytes: 0, remainingBytes: 100 * 64 },
     ]);
+    expect(results[0]!.removedDigests!.sort()).toEqual(ds.slice(0, 2500).sort());
     expect(present(c, ds)).toEqual(ds.slice(2500));
   });
 
@@ -372,7 +386,7 @@ describe('one prune at a time', () => {
     const released = Number((await holder.next()).replace('released ', ''));
     const result = await pruning;
     expect(settledAt).toBeGreaterThanOrEqual(released);
-    expect(result).toEqual({ removed: 21, freedBytes: 2000 + extra.size, remainingBytes: 0 });
+    expect(result).toMatchObject({ removed: 21, freedBytes: 2000 + extra.size, remainingBytes: 0 });
     expect(await holder.exited).toBe(0);
   });
 });
@@ -432,7 +446,7 @@ describe('abort', () => {
     expect(fs.existsSync(path.join(root, '.mote', 'prune.lock'))).toBe(false);
     // And the next prune runs at once and finishes the job.
     const t = Date.now();
-    expect(await c.prune(0)).toEqual({ removed: left.length, freedBytes: left.length * 64, remainingBytes: 0 });
+    expect(await c.prune(0)).toMatchObject({ removed: left.length, freedBytes: left.length * 64, remainingBytes: 0 });
     expect(Date.now() - t).toBeLessThan(5000);
   });
 });

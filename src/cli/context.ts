@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { FileMoteCache, FileMoteCacheOptions } from '../store/index.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
+import { cacheAccessError } from './fs-errors.js';
 
 /** Options every command accepts (declared on the program, usable before or after the command name). */
 export interface GlobalOptions {
@@ -59,7 +60,8 @@ export async function withCache<T>(
     result = await fn(cache);
   } catch (err) {
     await cache.close().catch(() => {});
-    throw err;
+    // A cache this user may only read: reads work (without read links), a write is refused in one line.
+    throw cacheAccessError(err, ctx.cacheDir);
   }
   await cache.close();
   return result;

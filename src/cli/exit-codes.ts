@@ -6,9 +6,11 @@ import { CommanderError } from 'commander';
  * | code | meaning                                                                                      |
  * |------|----------------------------------------------------------------------------------------------|
  * | 0    | success                                                                                      |
- * | 1    | any other failure (I/O errors, an unreadable input file, bugs)                               |
+ * | 1    | any other failure (I/O errors, bugs); the filesystem refused access (ERR_MOTE_ACCESS_DENIED:  |
+ * |      | an unreadable input file, a write to a cache this user may only read)                        |
  * | 2    | usage: unknown command or flag, missing argument, bad digest, size, algorithm, reference,    |
- * |      | destination or platform, an unparsable credentials file                                      |
+ * |      | destination or platform, an unparsable credentials file; a file named on the command line    |
+ * |      | that does not exist (ERR_MOTE_NO_SUCH_FILE); a cache path that cannot hold a cache (a file)  |
  * | 3    | not found: the mote is not in the cache; the registry has no such repository, tag or blob;   |
  * |      | the image index has no manifest for the platform                                             |
  * | 4    | integrity: digest or size mismatch (`put`, `get --verify`, a registry sending wrong bytes),  |
@@ -41,6 +43,8 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_INVALID_DIGEST: ExitCode.Usage,
   ERR_MOTE_INVALID_ARGUMENT: ExitCode.Usage,
   ERR_MOTE_USAGE: ExitCode.Usage,
+  ERR_MOTE_NO_SUCH_FILE: ExitCode.Usage,
+  ERR_MOTE_ACCESS_DENIED: ExitCode.Failure,
   ERR_MOTE_NOT_FOUND: ExitCode.NotFound,
   ERR_MOTE_SIZE_MISMATCH: ExitCode.Integrity,
   ERR_MOTE_DIGEST_MISMATCH: ExitCode.Integrity,

@@ -40,11 +40,12 @@ function oneLine(s: string): string {
 }
 
 /**
- * In JSON mode nothing on stderr is plain text: Node's own printing of process warnings (`(node:PID) Warning: …`)
- * is replaced by `{"warning":{"code","name","message"}}` lines through `out`. Returns a function putting Node's
+ * Node's own printing of process warnings (`(node:PID) [CODE] Warning: …` and a `--trace-warnings` hint: two lines)
+ * is replaced by one line through `out`: `{"warning":{"code","name","message"}}` in JSON mode (nothing on stderr is
+ * plain text there), `mote: warning: CODE: message` otherwise, like errors. Returns a function putting Node's
  * printing back (after pending warnings, emitted on a later tick, have been delivered).
  */
-export function routeWarningsAsJson(out: Output): () => void {
+export function routeWarnings(out: Output): () => void {
   const previous = process.listeners('warning');
   for (const l of previous) process.off('warning', l);
   const onWarning = (w: Error): void => out.warning(w);
@@ -60,7 +61,7 @@ export function routeWarningsAsJson(out: Output): () => void {
 /**
  * Where a command's results go. In JSON mode a command writes exactly one JSON document to stdout (via
  * {@link Output.result}), errors go to stderr as `{"error":{"code":...,"message":...}}` and warnings as
- * `{"warning":{...}}` lines (see {@link routeWarningsAsJson}); in human mode results
+ * `{"warning":{...}}` lines (see {@link routeWarnings}); in human mode results
  * are plain lines on stdout, notes go to stderr (unless quiet), and errors are `mote: CODE: message` on stderr.
  */
 export class Output {
@@ -92,9 +93,13 @@ export class Output {
     if (!this.json && !this.quiet) this.stderr.write(`mote: ${text}\n`);
   }
 
-  /** A process warning (`process.emitWarning`: the store's, a dependency's) as one JSON line on stderr. */
+  /** A process warning (`process.emitWarning`: the store's, a dependency's) as one line on stderr, in the mode's format. */
   warning(w: Error): void {
     const code = (w as { code?: unknown }).code;
+    if (!this.json) {
+      this.stderr.write(`mote: warning: ${typeof code === 'string' ? `${code}: ` : ''}${oneLine(w.message)}\n`);
+      return;
+    }
     const doc = { warning: { ...(typeof code === 'string' && { code }), name: w.name, message: oneLine(w.message) } };
     this.stderr.write(`${JSON.stringify(doc)}\n`);
   }

@@ -15,7 +15,8 @@ import { registerWarm } from './commands/warm.js';
 import { AbortError } from '../errors.js';
 import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { Output, routeWarningsAsJson } from './output.js';
+import { Output, routeWarnings } from './output.js';
+import { accessError } from './fs-errors.js';
 import { formatVersion } from './version.js';
 
 /** The `mote` command tree. Parsing errors surface as thrown `CommanderError`s (see `exitOverride`). */
@@ -91,7 +92,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   let restoreWarnings: (() => void) | undefined;
   // Decided once the command line is parsed (--json may come after the command), before the command runs.
   program.hook('preAction', (_program, action) => {
-    if (action.optsWithGlobals<{ json?: boolean }>().json === true) restoreWarnings ??= routeWarningsAsJson(new Output(true, false));
+    // Warnings as one line in the mode's format (JSON lines, or `mote: warning: …`), never Node's two-line text.
+    restoreWarnings ??= routeWarnings(new Output(action.optsWithGlobals<{ json?: boolean }>().json === true, false));
   });
   try {
     await program.parseAsync(argv as string[]);
@@ -103,6 +105,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${formatVersion(jsonRequested(argv.slice(2)))}\n`);
       return ExitCode.Ok;
     }
+    err = accessError(err); // a raw EACCES/EPERM/EROFS left (a pull's store or destination): typed, one line
     const code = exitCodeFor(err);
     // Commander already printed help or the version; 'commander.help' is help shown for a missing command.
     const printed = err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help');

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, MoteNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../digest/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
+import { namedFileError } from '../fs-errors.js';
 import { counted, createProgress, progressEnabled, type Progress } from '../progress.js';
 
 interface GetOptions {
@@ -26,10 +27,15 @@ export async function writeFileAtomically(
   options: { signal?: AbortSignal; progress?: Progress } = {},
 ): Promise<string> {
   const absolute = path.resolve(target);
-  // Named with our pid (siblingTemp), so that a later write of the same file removes what a killed one left.
-  await sweepLeftovers(path.dirname(absolute), (t) => t === path.basename(absolute));
   const temporary = siblingTemp(absolute);
-  const handle = await open(temporary, 'wx', 0o666);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // Named with our pid (siblingTemp), so that a later write of the same file removes what a killed one left.
+    await sweepLeftovers(path.dirname(absolute), (t) => t === path.basename(absolute));
+    handle = await open(temporary, 'wx', 0o666);
+  } catch (err) {
+    throw namedFileError(err, target, 'write'); // no such directory: a usage error (exit 2)
+  }
   try {
     const sink = handle.createWriteStream({ flush: true });
     const signal = options.signal ? { signal: options.signal } : {};

@@ -6,6 +6,7 @@ import { ALGORITHMS, isAlgorithm, parseDigest, type DigestAlgorithm } from '../.
 import { InvalidArgumentError } from '../../errors.js';
 import type { MoteInfo } from '../../store/index.js';
 import { commandContext, withCache, type Shared } from '../context.js';
+import { namedFileError } from '../fs-errors.js';
 import { counted, createProgress, progressEnabled } from '../progress.js';
 import { parseSize } from '../size.js';
 
@@ -41,7 +42,12 @@ async function openInput(file: string): Promise<{ stream: Readable; size: number
     }
     return { stream: process.stdin, size };
   }
-  const handle = await open(file, 'r');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw namedFileError(err, file, 'read'); // missing: a usage error (exit 2); unreadable: access denied
+  }
   try {
     const st = await handle.stat();
     if (st.isDirectory()) throw new InvalidArgumentError(`${file} is a directory`);

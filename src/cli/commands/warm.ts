@@ -12,6 +12,7 @@ import { parseDuration } from '../duration.js';
 import { CliError, describeError } from '../output.js';
 import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
 import { registryArgument } from '../transport.js';
+import { namedFileError } from '../fs-errors.js';
 
 interface WarmCliOptions extends RegistryCliOptions {
   repos?: string;
@@ -30,7 +31,13 @@ const MAX_REPOSITORIES = 100_000;
 function repositoryList(args: string[], file: string | undefined): string[] {
   const out = [...args];
   if (file !== undefined) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw namedFileError(err, file, 'read');
+    }
+    for (const line of text.split('\n')) {
       const s = line.replace(/#.*/, '').trim();
       if (s !== '') out.push(s);
     }

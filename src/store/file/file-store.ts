@@ -62,6 +62,8 @@ export class FileStore {
   readonly #sweepers: readonly Sweeper[];
   readonly #announced = new Announcements();
   #ready = false;
+  /** Why the layout could not be made (a cache this user may only read): writes fail with it, reads go on. */
+  #readOnly: unknown;
 
   /** `sweepers` also run whenever temporaries are swept (first use, `initialize`, `verify`). */
   constructor(root: string, settings: FileStoreSettings = {}, sweepers: readonly Sweeper[] = []) {
@@ -75,7 +77,7 @@ export class FileStore {
     this.root = this.#paths.root;
     this.#sweepers = sweepers;
     this.#index = new LazyMoteIndex(this.#paths.indexPath, this.durable);
-    this.#ctx = new StoreContext(this.#paths, this.durable, () => this.#index.get(), () => void this.#context());
+    this.#ctx = new StoreContext(this.#paths, this.durable, () => this.#index.get(), () => void this.#writable());
     // The store's own reads (FileStore's methods, whatever a subclass overrides): the pull-through reads use them.
     const reads: MoteProvider = {
       moteExists: (d) => FileStore.prototype.moteExists.call(this, d),
@@ -87,7 +89,12 @@ export class FileStore {
     registerStore(this, { ctx: this.#ctx, reads });
   }
 
-  /** Creates the layout if missing; synchronous and idempotent. */
+  /**
+   * Creates the layout if missing; synchronous and idempotent. A root that exists but may not be written to (a
+   * shared cache this user may only read, a read-only mount, an OCI layout without `.mote/`) is still read: reads
+   * need no write (readers fall back to reading the blob without a private link), and every write fails with the
+   * error that kept the layout from being made.
+   */
   #context(): StoreContext {
     if (!this.#ready) {
       try {
@@ -96,11 +103,19 @@ export class FileStore {
         // temporaries swept (once per instance: a readdir of .mote/tmp).
         this.#sweep();
       } catch (err) {
-        throw asStoreError(err, this.root);
+        if (!isErrno(err, 'EACCES', 'EPERM', 'EROFS') || !isDirectory(this.root)) throw asStoreError(err, this.root);
+        this.#readOnly = err;
       }
       this.#ready = true;
     }
     return this.#ctx;
+  }
+
+  /** The context for a write: the error that kept the layout from being made, if it could not be. */
+  #writable(): StoreContext {
+    const ctx = this.#context();
+    if (this.#readOnly !== undefined) throw this.#readOnly;
+    return ctx;
   }
 
   /** `reclaim`: see {@link Sweeper} (temporaries in `.mote/tmp/` go by age either way: their owner is a pid). */
@@ -224,6 +239,7 @@ export class FileStore {
     const ctx = this.#context();
     const info = this.#announced.get(digest);
     if (!info) throw new MoteNotFoundError(digest, 'no createMote() for this digest before moteWriter()');
+    this.#writable();
     const writer = new IngestStream(ctx, { digest, algorithm, size: info.size, mediaType: info.mediaType });
     // Published: the index now has the media type; this writer settles one announcement.
     writer.once('finish', () => this.#announced.settle(digest));
@@ -238,7 +254,7 @@ export class FileStore {
     const spec = ingestSpec(expected, this.algorithm);
     const { signal } = expected;
     throwIfAborted(signal);
-    const ctx = this.#context();
+    const ctx = this.#writable();
     if (data instanceof Uint8Array && data.byteLength <= SYNC_WRITE_LIMIT) return ingestBytesSync(ctx, data, spec);
     const source =
       data instanceof Uint8Array ? Readable.from([data]) : data instanceof Readable ? data : Readable.from(data as AsyncIterable<Uint8Array>);
@@ -257,7 +273,7 @@ export class FileStore {
 
   async commitMote(sourcePath: string, mote: MoteInfo, mode: CommitMode): Promise<void> {
     checkCommitArguments(mote, mode); // before #context(): a bad digest must not even create the layout
-    await commitMote(this.#context(), sourcePath, mote, mode);
+    await commitMote(this.#writable(), sourcePath, mote, mode);
   }
 
   /**
@@ -273,7 +289,7 @@ export class FileStore {
 
   async removeMote(digest: string): Promise<void> {
     const path = this.#paths.blobPath(digest);
-    const ctx = this.#context();
+    const ctx = this.#writable();
     try {
       unlinkQuiet(path);
     } catch (err) {
@@ -287,7 +303,7 @@ export class FileStore {
 
   /** Also removes abandoned partial downloads (not store bytes, see `stats`), whatever their age. */
   async prune(maxSize: number, options: PruneOptions = {}): Promise<PruneResult> {
-    const ctx = this.#context();
+    const ctx = this.#writable();
     this.#sweep(true);
     return prune(ctx, maxSize, options);
   }
@@ -319,5 +335,13 @@ export class FileStore {
   /** Closes the index. The instance reopens it if used again. */
   async close(): Promise<void> {
     this.#index.close();
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -40,12 +40,13 @@ export function openMoteSync(ctx: StoreContext, digest: string, linkOnRead: bool
       fs.linkSync(blobPath, linkPath);
       target = linkPath;
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return undefined;
+      // No blob, or no `.mote/tmp/` to link into (a layout this user could not complete): only the first is a miss.
+      if (isErrno(err, 'ENOENT') && !fs.lstatSync(blobPath, { throwIfNoEntry: false })) return undefined;
       // The blob cannot take another link (EMLINK: tens of thousands of readers at once; EPERM/ENOTSUP: a
       // filesystem without hard links, or a directory at the blob path), or the cache cannot be written to
       // (EROFS: mounted read-only; EACCES: a shared cache we may only read). Read the blob directly: this
       // process's open-reader registry still keeps its own prune away, and an open descriptor survives removal.
-      if (!isErrno(err, 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EROFS', 'EACCES')) throw err;
+      if (!isErrno(err, 'ENOENT', 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EROFS', 'EACCES')) throw err;
       linkPath = undefined;
     }
   }

@@ -138,4 +138,29 @@ describe('a cache the reading user may not write to (a child process as nobody)'
       expect(fs.readdirSync(path.join(root, '.mote', 'tmp'))).toEqual([]);
     });
   }
+
+  // A layout this user cannot complete: no `.mote/` (an OCI layout another tool wrote, a cache never used by a
+  // writer), and the root not writable. The store cannot make its layout; reads go on without it (no read links:
+  // there is no `.mote/tmp/` to link into), and a write fails with the error that kept the layout from being made.
+  for (const options of CONFIGS) {
+    it(`a layout without .mote/ that may not be completed is read all the same (${JSON.stringify(options)})`, (ctx: TestContext) => {
+      if (skipReason) return ctx.skip();
+      const bare = path.join(scratch.dir, `bare-${CONFIGS.indexOf(options)}`);
+      fs.cpSync(root, bare, { recursive: true });
+      fs.rmSync(path.join(bare, '.mote'), { recursive: true });
+      for (const d of seeded.digests) fs.chownSync(path.join(bare, 'blobs', 'sha256', d.slice(7)), 0, 0);
+      const run = (cfg: object): { results: Array<{ digest: string; how: string; actual?: string; error?: unknown }> } => {
+        const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CHILD, JSON.stringify(cfg)], { encoding: 'utf8', timeout: 60_000 });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: Array<{ digest: string; how: string; actual?: string; error?: unknown }> };
+      };
+      const report = run({ root: bare, digests: seeded.digests, options });
+      expect(report.results).toHaveLength(6);
+      for (const res of report.results) expect(res, `${res.how} of ${res.digest}`).toEqual({ digest: res.digest, how: res.how, actual: res.digest });
+      // A miss is still a miss, not an error about the missing `.mote/tmp/`.
+      const miss = run({ root: bare, digests: [digestOf('not in the layout')], options }).results;
+      for (const res of miss) expect(res.error, res.how).toMatchObject({ code: 'ERR_MOTE_NOT_FOUND' });
+      expect(fs.existsSync(path.join(bare, '.mote'))).toBe(false); // nothing was written
+    });
+  }
 });

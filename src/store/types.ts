@@ -43,6 +43,14 @@ export interface PruneResult {
   freedBytes: number;
   /** Bytes the store still holds (each inode counted once). */
   remainingBytes: number;
+  /**
+   * Motes prune would have removed but kept because their file has other links: an OCI layout `pull` hard-linked
+   * it into, a reader's private link, a lease of a pull in progress. Removing the store's name would free nothing
+   * while another link holds the bytes; they can go once the other links are gone. With `linkedBytes`, their
+   * bytes (counted in `remainingBytes`). Reported by `FileMoteCache`; a store that does not leaves them out.
+   */
+  linkedCount?: number;
+  linkedBytes?: number;
 }
 
 /** What `put` may be given. */

@@ -443,8 +443,8 @@ describe('mote prune', () => {
     }
     const p = m(['--json', 'prune', '--max-size', '25KiB']);
     expect(p.code, p.stderr).toBe(0);
-    const doc = parseJson<{ removed: string[]; removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number }>(p.out);
-    expect(doc).toEqual({ removed: [expect.any(String), expect.any(String)], removedCount: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024 });
+    const doc = parseJson<{ removed: string[]; removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number; linkedCount: number; linkedBytes: number }>(p.out);
+    expect(doc).toEqual({ removed: [expect.any(String), expect.any(String)], removedCount: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024, linkedCount: 0, linkedBytes: 0 });
     // the two least recently used: the first two put
     expect([...doc.removed].sort()).toEqual(digests.slice(0, 2).sort());
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 2, bytes: 20 * 1024 });

@@ -270,6 +270,30 @@ describe.skipIf(reason)('mote pull', () => {
     }
   });
 
+  it('prune --max-size 0 after a pull into a layout: the blobs the layout hard-links are kept, and prune says how many and why', async () => {
+    const cache = fresh('cache');
+    const dest = fresh('layout');
+    expect((await mote(['pull', `${registry.host}/team/other:v1`, '--to', `oci:${dest}`, '--cache', cache])).code).toBe(0);
+    const json = await mote(['prune', '--max-size', '0', '--cache', cache, '--json']);
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out)).toEqual({
+      removed: [],
+      removedCount: 0,
+      freedBytes: 0,
+      remainingBytes: other.totalBytes,
+      maxSize: 0,
+      linkedCount: other.blobs.length,
+      linkedBytes: other.totalBytes,
+    });
+    const human = await mote(['prune', '--max-size', '0', '--cache', cache]);
+    expect(human.code, human.err).toBe(0);
+    expect(human.out.split('\n')[1]).toMatch(new RegExp(`^kept ${other.blobs.length} motes \\(\\S+ \\S+\\) hard-linked elsewhere too \\(OCI layouts \`mote pull\` wrote`));
+    // The layout gone, nothing holds them: prune removes them all, and keeps nothing for that reason.
+    fs.rmSync(dest, { recursive: true });
+    const after = JSON.parse((await mote(['prune', '--max-size', '0', '--cache', cache, '--json'])).out) as Record<string, unknown>;
+    expect(after).toMatchObject({ removedCount: other.blobs.length, freedBytes: other.totalBytes, remainingBytes: 0, linkedCount: 0, linkedBytes: 0 });
+  });
+
   it('unknown repository or tag: exit 3, no destination', async () => {
     for (const ref of [`${registry.host}/team/missing:v1`, `${registry.host}/team/app:missing`]) {
       const dest = fresh('layout');

@@ -12,11 +12,22 @@ export function registerPrune(program: Command, shared: Shared): void {
       const maxSize = parseSize(opts.maxSize);
       const result = await withCache(ctx, {}, (cache) => cache.prune(maxSize, { signal: ctx.signal }));
       const removed = result.removedDigests ?? [];
+      const linkedCount = result.linkedCount ?? 0;
+      const linkedBytes = result.linkedBytes ?? 0;
+      const plural = (n: number): string => `${n} mote${n === 1 ? '' : 's'}`;
       ctx.out.result(
-        { removed, removedCount: result.removed, freedBytes: result.freedBytes, remainingBytes: result.remainingBytes, maxSize },
-        () =>
-          `removed ${result.removed} mote${result.removed === 1 ? '' : 's'}, freed ${formatSize(result.freedBytes)}, ` +
-          `${formatSize(result.remainingBytes)} remaining (limit ${formatSize(maxSize)})`,
+        { removed, removedCount: result.removed, freedBytes: result.freedBytes, remainingBytes: result.remainingBytes, maxSize, linkedCount, linkedBytes },
+        () => [
+          `removed ${plural(result.removed)}, freed ${formatSize(result.freedBytes)}, ` +
+            `${formatSize(result.remainingBytes)} remaining (limit ${formatSize(maxSize)})`,
+          // Why a prune to 0 can leave bytes: removing the cache's name of a file linked elsewhere frees nothing.
+          ...(linkedCount > 0
+            ? [
+                `kept ${plural(linkedCount)} (${formatSize(linkedBytes)}) hard-linked elsewhere too (OCI layouts \`mote pull\` wrote, ` +
+                  `or a read or pull in progress): removing them would free no space; remove those layouts first (or pull with --copy)`,
+              ]
+            : []),
+        ],
       );
     });
 }

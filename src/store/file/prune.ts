@@ -55,7 +55,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
     }
   }
   const total = uniqueBytes(entries).bytes; // hard links counted once
-  if (total <= maxSize) return { removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: total };
+  if (total <= maxSize) return { removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: total, linkedCount: 0, linkedBytes: 0 };
 
   throwIfAborted(signal);
   const uses = ctx.index.all();
@@ -65,6 +65,9 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
 
   const removed: string[] = [];
   let freed = 0;
+  // Candidates kept because another link holds their inode (a layout, a reader, a lease): removing ours frees nothing.
+  let linkedCount = 0;
+  let linkedBytes = 0;
   let inFlight = 0; // bytes whose unlink has been issued but not yet confirmed
   let next = 0;
   let forgotten: string[] = [];
@@ -83,7 +86,12 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   const worker = async (): Promise<void> => {
     while (next < order.length && total - freed - inFlight > maxSize && !signal?.aborted && !failed) {
       const { e } = order[next++]!;
-      if (!removable(ctx, e, scanStart)) continue;
+      const verdict = removable(ctx, e, scanStart);
+      if (verdict === 'linked') {
+        linkedCount++;
+        linkedBytes += e.size;
+      }
+      if (verdict !== 'yes') continue;
       inFlight += e.size;
       try {
         await fs.promises.unlink(e.path);
@@ -111,24 +119,26 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   if (failure) throw failure.reason;
   // Aborted before the goal was reached: say so. Aborted after it was reached: the work is done, report it.
   if (total - freed > maxSize) throwIfAborted(signal);
-  return { removed: removed.length, removedDigests: removed, freedBytes: freed, remainingBytes: total - freed };
+  return { removed: removed.length, removedDigests: removed, freedBytes: freed, remainingBytes: total - freed, linkedCount, linkedBytes };
 }
 
 /**
  * Checked right before each unlink, not at scan time: a reader may have linked the blob, a writer may have
- * replaced it, or some process may have used it since the scan began.
+ * replaced it, or some process may have used it since the scan began. `linked`: kept because another link holds
+ * the inode; `busy`: open here, used since the scan began, or replaced or removed meanwhile.
  */
-function removable(ctx: StoreContext, e: BlobEntry, scanStart: number): boolean {
-  if (openReaders.has(e.path)) return false;
+function removable(ctx: StoreContext, e: BlobEntry, scanStart: number): 'yes' | 'linked' | 'busy' {
+  if (openReaders.has(e.path)) return 'busy';
   let st: fs.Stats;
   try {
     st = fs.lstatSync(e.path);
   } catch {
-    return false; // removed by someone else: not ours to count
+    return 'busy'; // removed by someone else: not ours to count
   }
-  if (st.ino !== e.ino || st.nlink > 1) return false;
+  if (st.ino !== e.ino) return 'busy';
+  if (st.nlink > 1) return 'linked';
   const latest = ctx.index.lastUsed(e.digest);
-  return latest === undefined || latest < scanStart;
+  return latest === undefined || latest < scanStart ? 'yes' : 'busy';
 }
 
 

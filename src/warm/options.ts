@@ -6,8 +6,11 @@ export const DEFAULT_POLL_MS = 5 * 60_000;
 export const DEFAULT_REPO_CONCURRENCY = 2;
 /** Each repository's due time moves by up to this fraction of the poll interval, so warmers never all go at once. */
 export const DEFAULT_JITTER = 0.1;
-/** A refresh lease in the store: long enough for a slow refresh, short enough that a dead warmer's lease lapses. */
-export const DEFAULT_LEASE_MS = 5 * 60_000;
+/**
+ * A refresh lease in the store. It is renewed every third of it while the refresh runs, so it need not outlast a
+ * slow refresh: short, so that the lease of a warmer that was killed lapses within a minute.
+ */
+export const DEFAULT_LEASE_MS = 60_000;
 /** The longest a running warmer sleeps between looks at its repositories. */
 export const MAX_IDLE_WAIT_MS = 60_000;
 /** The shortest poll interval a warmer takes: a tag list a second is already a lot to ask of a registry. */

@@ -169,7 +169,7 @@ async function main() {
   });
   const saved = tracker.total - tracker.deduplicated;
   console.log(
-    `   descriptors: ${formatSize(tracker.total)} in total, ${formatSize(tracker.deduplicated)} deduplicated ` +
+    `   descriptors: ${formatSize(tracker.total)} referenced, ${formatSize(tracker.deduplicated)} unique ` +
       `(${tracker.total} vs ${tracker.deduplicated} bytes: ${saved} bytes saved by the shared layer)\n`,
   );
   check(saved > 0, 'the shared layer should make deduplicated < total');
@@ -178,7 +178,7 @@ async function main() {
   console.log('2. mote ls');
   const [listed, human] = await Promise.all([moteJson(['ls']), mote(['ls'])]);
   console.log(indent(human.text));
-  check(listed.length === blobs.size, `ls lists ${listed.length} motes, expected ${blobs.size}`);
+  check(listed.length === blobs.size, `ls lists ${listed.length} blobs, expected ${blobs.size}`);
   for (const info of listed) {
     const d = blobs.get(info.digest);
     check(d !== undefined && d.size === info.size && d.mediaType === info.mediaType, `unexpected ls entry ${JSON.stringify(info)}`);
@@ -189,38 +189,38 @@ async function main() {
   const digests = [...blobs.keys()];
   const readBack = await pool(digests, 4, (d) => mote(['get', d]));
   digests.forEach((d, i) => check(readBack[i].stdout.equals(readFileSync(blobPath(d))), `mote get ${d} returned different bytes`));
-  console.log(`3. mote get: read back ${digests.length} motes, all byte-identical to the fixture\n`);
+  console.log(`3. mote get: read back ${digests.length} blobs, all byte-identical to the fixture\n`);
 
   // 4. verify
   const verified = await moteJson(['verify']);
   check(verified.corrupt.length === 0 && verified.checked === blobs.size, `verify: ${JSON.stringify(verified)}`);
-  console.log(`4. mote verify: ${verified.checked} motes re-hashed (${formatSize(verified.bytes)}), ${verified.corrupt.length} corrupt\n`);
+  console.log(`4. mote verify: ${verified.checked} blobs re-hashed (${formatSize(verified.bytes)}), ${verified.corrupt.length} corrupt\n`);
 
   // 5. du, prune to about half, du again.
   const before = await moteJson(['du']);
   check(before.count === blobs.size && before.bytes === tracker.deduplicated, `du: ${JSON.stringify(before)}`);
-  console.log(`5. mote du: ${before.count} motes, ${formatSize(before.bytes)} (${before.bytes} bytes)`);
+  console.log(`5. mote du: ${before.count} blobs, ${formatSize(before.bytes)} (${before.bytes} bytes)`);
   const maxSize = Math.floor(before.bytes / 2);
   const pruned = await moteJson(['prune', '--max-size', String(maxSize)]);
   check(pruned.remainingBytes <= maxSize && pruned.removedCount > 0, `prune: ${JSON.stringify(pruned)}`);
   console.log(
-    `   mote prune --max-size ${maxSize}: removed ${pruned.removedCount} motes, freed ${formatSize(pruned.freedBytes)}, ` +
+    `   mote prune --max-size ${maxSize}: removed ${pruned.removedCount} blobs, freed ${formatSize(pruned.freedBytes)}, ` +
       `${formatSize(pruned.remainingBytes)} remaining`,
   );
   const after = await moteJson(['du']);
   check(after.count === before.count - pruned.removedCount && after.bytes === pruned.remainingBytes, `du after prune: ${JSON.stringify(after)}`);
-  console.log(`   mote du: ${after.count} motes, ${formatSize(after.bytes)} (${after.bytes} bytes)\n`);
+  console.log(`   mote du: ${after.count} blobs, ${formatSize(after.bytes)} (${after.bytes} bytes)\n`);
 
   const pulled = await pullStep();
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log('Summary');
   console.log(`  images:      ${index.manifests.length} (${index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).join(', ')})`);
-  console.log(`  motes:       ${blobs.size} distinct, from ${puts.length} descriptors`);
+  console.log(`  blobs:       ${blobs.size} distinct, from ${puts.length} descriptors`);
   console.log(`  bytes:       ${tracker.total} referenced, ${tracker.deduplicated} stored`);
   console.log(`  dedup:       ${saved} bytes saved (${((100 * saved) / tracker.total).toFixed(1)}%)`);
   console.log(`  verify:      ${verified.checked} checked, ${verified.corrupt.length === 0 ? 'all intact' : `${verified.corrupt.length} corrupt`}`);
-  console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removedCount} motes removed`);
+  console.log(`  prune:       ${before.bytes} → ${after.bytes} bytes (limit ${maxSize}), ${pruned.removedCount} blobs removed`);
   if (pulled) console.log(`  pull:        ${pulled}`);
   console.log(`  time:        ${seconds} s`);
 }

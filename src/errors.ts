@@ -73,7 +73,7 @@ export class InvalidDigestError extends MoteError {
 export class MoteNotFoundError extends MoteError {
   readonly digest: string;
   constructor(digest: string, detail = 'not found in the cache') {
-    super('ERR_MOTE_NOT_FOUND', `mote ${digest}: ${detail}`, { category: ErrorCategory.NotFound });
+    super('ERR_MOTE_NOT_FOUND', `blob ${digest}: ${detail}`, { category: ErrorCategory.NotFound });
     this.digest = digest;
   }
 }
@@ -86,7 +86,7 @@ export class SizeMismatchError extends MoteError {
   /** Where the bytes came from, when known: what and from where (`blob from registry.example/team/app`). */
   readonly source: string | undefined;
   constructor(digest: string, expected: number, actual: number, source?: string) {
-    super('ERR_MOTE_SIZE_MISMATCH', `mote ${digest}: expected ${expected} bytes, got ${actual}${source ? ` (${source})` : ''}`, {
+    super('ERR_MOTE_SIZE_MISMATCH', `blob ${digest}: expected ${expected} bytes, got ${actual}${source ? ` (${source})` : ''}`, {
       category: ErrorCategory.Integrity,
     });
     this.digest = digest;
@@ -183,7 +183,7 @@ export class FetchFailedError extends MoteError {
   constructor(digest: string, attempts: number, received: number, cause: unknown) {
     super(
       'ERR_MOTE_FETCH_FAILED',
-      `mote ${digest}: download from the source failed after ${attempts} attempts (${received} bytes kept for a resume): ${
+      `blob ${digest}: download from the source failed after ${attempts} attempts (${received} bytes kept for a resume): ${
         cause instanceof Error ? cause.message : String(cause)
       }`,
       { cause, category: ErrorCategory.Unavailable },

@@ -33,7 +33,7 @@ export function createProgram(shared: Shared): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size), 3 not found,\n' +
-        '4 integrity (digest/size mismatch, corrupt motes found by verify), 5 no space,\n' +
+        '4 integrity (digest/size mismatch, corrupt blobs found by verify), 5 no space,\n' +
         '6 registry refused credentials or access, 7 registry unreachable, unavailable, rate limited or too slow\n' +
         '(or pull --timeout passed), 130 interrupted.',
     );

@@ -110,7 +110,7 @@ export class RegistryMoteCache implements MoteProvider, RangeReadable {
     } catch (err) {
       if (err instanceof RegistryNotFoundError) throw new MoteNotFoundError(digest, `not in ${this.registry}/${this.repository}`);
       // Every form of "past the end" (a 416, a 200 shorter than the offset, a zero-length read's HEAD).
-      if (err instanceof RegistryRangeError) throw new InvalidArgumentError(`mote ${digest}: offset ${offset} is past its end (${err.size} bytes)`);
+      if (err instanceof RegistryRangeError) throw new InvalidArgumentError(`blob ${digest}: offset ${offset} is past its end (${err.size} bytes)`);
       throw err;
     }
   }

@@ -291,7 +291,7 @@ describe('mote ls / info / du', () => {
     const du = m(['--json', 'du']);
     expect(du.code).toBe(0);
     expect(parseJson(du.out)).toEqual({ count: 2, bytes: 4000, partialBytes: 0, cache });
-    expect(m(['du']).out).toBe(`2 motes, 3.9 KiB (4000 bytes) in ${cache}\n`);
+    expect(m(['du']).out).toBe(`2 blobs, 3.9 KiB (4000 bytes) in ${cache}\n`);
   });
 });
 
@@ -304,7 +304,7 @@ describe('mote rm', () => {
     const get = m(['get', digest]);
     expect(get.code).toBe(ExitCode.NotFound);
     expect(get.out).toBe('');
-    expect(get.stderr).toBe(`mote: ERR_MOTE_NOT_FOUND: mote ${digest}: not found in the cache\n`);
+    expect(get.stderr).toBe(`mote: ERR_MOTE_NOT_FOUND: blob ${digest}: not found in the cache\n`);
   });
 
   it('--json reports removed and absent digests, and errors as {"error":{code,message}}', () => {
@@ -384,6 +384,19 @@ describe('usage errors exit 2', () => {
   });
 });
 
+describe('words', () => {
+  // What users say: blob. "mote" is the command's name and the library's word (README defines it), not the help's.
+  it('no command\'s --help calls a blob a mote', () => {
+    const commands = ['put', 'get', 'ls', 'info', 'rm', 'prune', 'verify', 'du', 'pull', 'tags', 'inspect', 'latest', 'warm'];
+    for (const args of [['--help'], ...commands.map((c) => [c, '--help'])]) {
+      const help = mote(args);
+      expect(help.code, args.join(' ')).toBe(0);
+      // `mote` as the program's name is fine; a mote as a thing is not.
+      expect(help.out, args.join(' ')).not.toMatch(/\b(a|the|every|each|corrupt|absent|cached)\s+motes?\b|\bmotes\b|\bmote's|\btracker\b|\bthe original\b/i);
+    }
+  });
+});
+
 describe('mote verify', () => {
   it('reports a clean cache with exit 0', () => {
     m(['put', fileWith('clean one')]);
@@ -391,7 +404,7 @@ describe('mote verify', () => {
     const v = m(['--json', 'verify']);
     expect(v.code, v.stderr).toBe(0);
     expect(parseJson(v.out)).toMatchObject({ checked: 2, bytes: 18, corrupt: [] });
-    expect(m(['verify']).out).toMatch(/^verified 2 motes \(18 B\)\n$/);
+    expect(m(['verify']).out).toMatch(/^verified 2 blobs \(18 B\)\n$/);
   });
 
   it('exits 4 after a blob is corrupted on disk, and the corrupt mote is gone', () => {
@@ -415,7 +428,7 @@ describe('mote verify', () => {
     expect(m(['get', good]).out).toBe('good content');
     const again = m(['verify']);
     expect(again.code).toBe(0);
-    expect(again.out).toMatch(/^verified 1 mote /);
+    expect(again.out).toMatch(/^verified 1 blob /);
   });
 
   it('get --verify exits 4 on a corrupt blob and evicts it', () => {
@@ -449,7 +462,7 @@ describe('mote prune', () => {
     expect([...doc.removed].sort()).toEqual(digests.slice(0, 2).sort());
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 2, bytes: 20 * 1024 });
     const human = m(['prune', '--max-size', '0']);
-    expect(human.out).toBe('removed 2 motes, freed 20 KiB, 0 B remaining (limit 0 B)\n');
+    expect(human.out).toBe('removed 2 blobs, freed 20 KiB, 0 B remaining (limit 0 B)\n');
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 0, bytes: 0 });
   });
 

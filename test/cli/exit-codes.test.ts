@@ -51,7 +51,7 @@ describe('exit codes and error descriptions', () => {
   });
 
   it('describes errors as a stable code and a one-line message', () => {
-    expect(describeError(new MoteNotFoundError(ZERO_DIGEST))).toEqual({ code: 'ERR_MOTE_NOT_FOUND', message: `mote ${ZERO_DIGEST}: not found in the cache` });
+    expect(describeError(new MoteNotFoundError(ZERO_DIGEST))).toEqual({ code: 'ERR_MOTE_NOT_FOUND', message: `blob ${ZERO_DIGEST}: not found in the cache` });
     expect(describeError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }))).toEqual({ code: 'ENOENT', message: 'no such file' });
     expect(describeError(new CommanderError(1, 'commander.x', "error: unknown option '--x'"))).toEqual({ code: 'ERR_MOTE_USAGE', message: "unknown option '--x'" });
     expect(describeError(new Error('two\nlines')).message).toBe('two lines');

@@ -55,10 +55,10 @@ export async function writeFileAtomically(
 export function registerGet(program: Command, shared: Shared): void {
   program
     .command('get')
-    .description('write a mote to stdout, or to a file with -o')
-    .argument('<digest>', 'digest of the mote, e.g. sha256:…')
+    .description('write a blob from the cache to stdout, or to a file with -o')
+    .argument('<digest>', 'digest of the blob, e.g. sha256:…')
     .option('-o, --output <file>', "write to this file (atomically: temporary file, then rename) instead of stdout; '-' is stdout")
-    .option('--verify', 're-hash while reading: exit 4 (and evict the mote) if its content is corrupt')
+    .option('--verify', 're-hash while reading: exit 4 (and evict the blob) if its content is corrupt')
     .action(async (digest: string, opts: GetOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       parseDigest(digest);

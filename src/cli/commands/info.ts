@@ -7,8 +7,8 @@ import { formatSize } from '../size.js';
 export function registerInfo(program: Command, shared: Shared): void {
   program
     .command('info')
-    .description("show a mote's digest, size, media type and path")
-    .argument('<digest>', 'digest of the mote')
+    .description("show a cached blob's digest, size, media type and path")
+    .argument('<digest>', 'digest of the blob')
     .action(async (digest: string, _opts: object, command: Command) => {
       const ctx = commandContext(command, shared);
       parseDigest(digest);

@@ -11,7 +11,7 @@ export function formatListLine(info: MoteInfo): string {
 export function registerLs(program: Command, shared: Shared): void {
   program
     .command('ls')
-    .description('list the motes in the cache (digest, size, media type); --json gives an array of MoteInfo')
+    .description('list the blobs in the cache (digest, size, media type); --json gives an array of { digest, size, mediaType }')
     .action(async (_opts: object, command: Command) => {
       const ctx = commandContext(command, shared);
       const all = await withCache(ctx, {}, async (cache) => {

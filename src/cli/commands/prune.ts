@@ -5,7 +5,7 @@ import { formatSize, parseSize } from '../size.js';
 export function registerPrune(program: Command, shared: Shared): void {
   program
     .command('prune')
-    .description('remove least recently used motes until the cache holds at most --max-size bytes')
+    .description('remove least recently used blobs until the cache holds at most --max-size bytes')
     .requiredOption('--max-size <size>', 'size to shrink to, e.g. 10GiB, 500M, 4096 (K/M/G/T are 1024-based, KB/MB/GB/TB 1000-based)')
     .action(async (opts: { maxSize: string }, command: Command) => {
       const ctx = commandContext(command, shared);
@@ -14,7 +14,7 @@ export function registerPrune(program: Command, shared: Shared): void {
       const removed = result.removedDigests ?? [];
       const linkedCount = result.linkedCount ?? 0;
       const linkedBytes = result.linkedBytes ?? 0;
-      const plural = (n: number): string => `${n} mote${n === 1 ? '' : 's'}`;
+      const plural = (n: number): string => `${n} blob${n === 1 ? '' : 's'}`;
       ctx.out.result(
         { removed, removedCount: result.removed, freedBytes: result.freedBytes, remainingBytes: result.remainingBytes, maxSize, linkedCount, linkedBytes },
         () => [

@@ -37,7 +37,8 @@ function summary(r: PullResult, elapsedMs: number): string[] {
     `  blobs:         ${r.blobs}`,
     `  from registry: ${formatSize(r.bytesFromRegistry)}`,
     `  from cache:    ${formatSize(r.bytesFromCache)}`,
-    `  tracker:       ${formatSize(r.tracker.total)} total, ${formatSize(r.tracker.deduplicated)} deduplicated, ${r.tracker.count} digests`,
+    // The image's bytes counted per reference (a layer two platforms share counts twice) and per distinct blob.
+    `  bytes:         ${formatSize(r.tracker.total)} referenced, ${formatSize(r.tracker.deduplicated)} unique (${r.tracker.count} blobs)`,
   );
   const speed = elapsedMs > 0 ? Math.round((r.bytesFromRegistry * 1000) / elapsedMs) : 0;
   lines.push(`  elapsed:       ${formatElapsed(elapsedMs)}${r.bytesFromRegistry > 0 ? `, ${formatSize(speed)}/s from the registry` : ''}`);

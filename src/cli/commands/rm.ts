@@ -5,8 +5,8 @@ import { commandContext, withCache, type Shared } from '../context.js';
 export function registerRm(program: Command, shared: Shared): void {
   program
     .command('rm')
-    .description('remove motes from the cache (removing an absent mote is not an error; it is reported as absent)')
-    .argument('<digest...>', 'digests of the motes')
+    .description('remove blobs from the cache (removing an absent blob is not an error; it is reported as absent)')
+    .argument('<digest...>', 'digests of the blobs')
     .action(async (digests: string[], _opts: object, command: Command) => {
       const ctx = commandContext(command, shared);
       // All or nothing on bad input: validate every digest before removing any.

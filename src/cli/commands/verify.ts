@@ -7,7 +7,7 @@ import { formatSize } from '../size.js';
 export function registerVerify(program: Command, shared: Shared): void {
   program
     .command('verify')
-    .description('re-hash every mote; corrupt ones are evicted and the exit code is 4')
+    .description('re-hash every blob in the cache; corrupt ones are evicted and the exit code is 4')
     .action(async (_opts: object, command: Command) => {
       const ctx = commandContext(command, shared);
       let progress: Progress | undefined;
@@ -32,14 +32,14 @@ export function registerVerify(program: Command, shared: Shared): void {
       }
       const { checked, bytes, corrupt, sweptTemporaries } = result;
       ctx.out.result({ checked, bytes, corrupt, corruptCount: corrupt.length, sweptTemporaries }, () => [
-        `verified ${checked} mote${checked === 1 ? '' : 's'} (${formatSize(bytes)})` +
+        `verified ${checked} blob${checked === 1 ? '' : 's'} (${formatSize(bytes)})` +
           (sweptTemporaries > 0 ? `, swept ${sweptTemporaries} abandoned temporar${sweptTemporaries === 1 ? 'y' : 'ies'}` : ''),
         ...corrupt.map((d) => `corrupt (evicted): ${d}`),
       ]);
       if (corrupt.length > 0) {
         throw new CliError(
           CORRUPT_ERROR_CODE,
-          `${corrupt.length} corrupt mote${corrupt.length === 1 ? '' : 's'} found and evicted: ${corrupt.join(', ')}`,
+          `${corrupt.length} corrupt blob${corrupt.length === 1 ? '' : 's'} found and evicted: ${corrupt.join(', ')}`,
         );
       }
     });

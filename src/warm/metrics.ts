@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { ImageMetadataStore } from '../metadata/types.js';
 import type { RequestKind } from '../images/refresh.js';
 import type { CycleReport } from './warmer.js';
+import type { RegistryEvent } from '../registry/types.js';
 
 type PromClient = typeof import('prom-client');
 
@@ -20,6 +21,8 @@ export class WarmMetrics {
   readonly #repositories: import('prom-client').Gauge<'state'>;
   readonly #storeOps: import('prom-client').Histogram<'op' | 'outcome'>;
   readonly #tagsKnown: import('prom-client').Gauge;
+  readonly #http: import('prom-client').Histogram<'host' | 'method' | 'status'>;
+  readonly #rate: import('prom-client').Gauge<'host'>;
   readonly #lag: import('prom-client').Gauge;
 
   constructor() {
@@ -32,6 +35,14 @@ export class WarmMetrics {
     this.#notified = new p.Counter({ name: 'mote_warm_notifications_total', help: 'Repositories named by POST /notify', registers });
     this.#cycles = new p.Counter({ name: 'mote_warm_cycles_total', help: 'Warmer cycles completed', registers });
     this.#repositories = new p.Gauge({ name: 'mote_warm_repositories', help: 'Repositories in the last cycle, by outcome', labelNames: ['state'], registers });
+    this.#http = new p.Histogram({
+      name: 'mote_warm_registry_response_duration_seconds',
+      help: 'Registry responses by host, method and status (429s included), with their durations',
+      labelNames: ['host', 'method', 'status'],
+      buckets: [0.01, 0.05, 0.2, 1, 5, 30],
+      registers,
+    });
+    this.#rate = new p.Gauge({ name: 'mote_warm_registry_rate_limit_rps', help: 'Requests per second allowed per host after 429s', labelNames: ['host'], registers });
     this.#tagsKnown = new p.Gauge({ name: 'mote_warm_tags_known', help: 'Tags known across the warmed repositories', registers });
     this.#lag = new p.Gauge({ name: 'mote_warm_refresh_lag_seconds', help: 'Now minus the oldest deadline still passed after the last cycle', registers });
     this.#storeOps = new p.Histogram({
@@ -45,6 +56,21 @@ export class WarmMetrics {
 
   request(kind: RequestKind): void {
     this.#requests.inc({ kind });
+  }
+
+  /** The registry client's events (its `onEvent`): responses by host, method and status; rate changes by host. */
+  registryEvent(e: RegistryEvent): void {
+    if (e.type === 'response') {
+      let host = '';
+      try {
+        host = new URL(e.url).host;
+      } catch {
+        /* a URL the client made: always parses */
+      }
+      this.#http.observe({ host, method: e.method, status: String(e.status) }, e.durationMs / 1000);
+    } else if (e.type === 'rate-limit') {
+      this.#rate.set({ host: e.host }, e.requestsPerSecond);
+    }
   }
 
   change(kind: string): void {

@@ -84,6 +84,8 @@ describe.skipIf(reason)('mote warm (real registry)', () => {
       const text = await (await fetch(`${base}/metrics`)).text();
       if (/mote_warm_cycles_total 1/.test(text)) {
         expect(text).toMatch(/mote_warm_registry_requests_total\{kind="tags"\} 2/);
+        expect(text).toMatch(/mote_warm_registry_response_duration_seconds_count\{host="[^"]+",method="GET",status="200"\} \d+/);
+        expect(text).toMatch(/mote_metadata_store_operation_duration_seconds_count\{op="put_repository",outcome="ok"\} \d+/);
         break;
       }
       if (Date.now() > deadline) throw new Error(`no cycle: ${text.slice(0, 500)}`);

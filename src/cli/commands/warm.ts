@@ -74,9 +74,9 @@ export function registerWarm(program: Command, shared: Shared): void {
     ctx.signal.addEventListener('abort', stop, { once: true });
     process.once('SIGTERM', stop);
     // A background warmer leaves a fifth of a budget a registry announces to the pulls people run.
-    const client = new RegistryClient({ ...clientOptions(opts), rateLimit: { reserveFraction: WARM_BUDGET_RESERVE } });
-    const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
     const metrics = new WarmMetrics();
+    const client = new RegistryClient({ ...clientOptions(opts), rateLimit: { reserveFraction: WARM_BUDGET_RESERVE }, onEvent: (e) => metrics.registryEvent(e) });
+    const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
     let lastCycle: CycleReport | undefined;
     let loopEnded = false;
     const warmer = new Warmer({

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ErrorCategory, FileMoteCache, PullThroughCache, digestOf, errorCategory } from '../dist/index.js';
+import { ErrorCategory, FileMoteCache, PullThroughCache, digestOf, errorCategory } from 'motecache';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'mote-example-'));
 try {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BytesTracker, DigestMismatchError, FileMoteCache, digestOf } from '../dist/index.js';
+import { BytesTracker, DigestMismatchError, FileMoteCache, digestOf } from 'motecache';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'mote-example-'));
 try {

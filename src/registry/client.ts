@@ -154,9 +154,16 @@ export class RegistryClient {
     return uploadApi.mountBlob(this.#transport, repo, digest, fromRepo, options);
   }
 
-  /** Closes every connection, once the requests in flight are done. The client cannot be used afterwards. */
-  close(): Promise<void> {
-    return this.#origins.close();
+  /**
+   * Closes every connection, once the requests in flight are done. The client cannot be used afterwards. A blob
+   * body (`getBlob`) that nobody reads is destroyed (quietly: no error event), since its connection would wait for it
+   * forever; bodies being read may finish, but once none has moved for `graceMs` (default: the client's `timeoutMs`,
+   * 30 s) what is still open is destroyed as by `destroy()` (those bodies error).
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    const { graceMs } = options;
+    if (graceMs !== undefined && (!Number.isFinite(graceMs) || graceMs < 0)) throw new InvalidArgumentError(`close: graceMs must be a number of milliseconds >= 0, got ${graceMs}`);
+    await this.#origins.close(false, graceMs);
   }
 
   /**

@@ -133,5 +133,7 @@ export async function getBlob(t: Transport, repo: RepositoryName | string, diges
     mapError: () => (signal?.aborted ? new AbortError(signal.reason) : undefined),
     slow: slowBodyPolicy(res, s.what, registry),
   });
+  // The client's close() destroys it if nobody reads it (it would hold its connection, and close(), forever).
+  t.handOut(body, () => body.delivered);
   return { body, size, offset, length: deliver };
 }

@@ -165,6 +165,11 @@ export class BoundedBody extends Readable {
     }
   }
 
+  /** Bytes delivered to the reader so far. */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
   #complete(): void {
     if (this.#done) return;
     this.#done = true;

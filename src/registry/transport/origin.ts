@@ -4,14 +4,18 @@
  *
  * undici is loaded on the first request (see undici.ts), so importing motecache stays fast.
  */
-import type { Agent } from 'undici';
+import type { Readable } from 'node:stream';
+import type { Agent, Dispatcher } from 'undici';
 import { InvalidArgumentError } from '../../errors.js';
-import { raceSignal } from '../../internal/abort.js';
+import { raceSignal, sleep } from '../../internal/abort.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT_MS, PROBE_TIMEOUT_MS } from '../options.js';
 import { discard } from './body.js';
 import { apiHost, transportFor } from './hosts.js';
 import { loadHttp } from './undici.js';
 
+
+/** How often `close()` looks at the bodies it waits for. */
+const CLOSE_POLL_MS = 100;
 
 export interface OriginsOptions {
   insecure: readonly string[];
@@ -29,6 +33,13 @@ export class Origins {
   /** Resolved `scheme://host` per registry (an insecure registry's scheme is found by probing once). */
   readonly #origins = new Map<string, Promise<string>>();
   readonly #knownOrigins = new Map<string, string>();
+  /**
+   * Every origin's connection pool, made for the agents: an agent forgets its pools once asked to close, and a
+   * close that gives up must still be able to destroy them.
+   */
+  readonly #pools = new Set<Dispatcher>();
+  /** Bodies handed to callers and not closed yet, each with what it has delivered so far. */
+  readonly #handedOut = new Map<Readable, () => number>();
   #closed = false;
 
   constructor(o: OriginsOptions) {
@@ -40,7 +51,7 @@ export class Origins {
   /** The agent that verifies TLS certificates (`verify`), or the one that does not. */
   async agent(verify: boolean): Promise<Agent> {
     if (this.#closed) throw new InvalidArgumentError('RegistryClient: used after close()');
-    const { Agent } = await loadHttp();
+    const { Agent, Pool } = await loadHttp();
     const timeout = this.#timeoutMs;
     const make = () =>
       new Agent({
@@ -49,6 +60,11 @@ export class Origins {
         bodyTimeout: timeout,
         connectTimeout: timeout,
         connect: { rejectUnauthorized: verify },
+        factory: (origin, options) => {
+          const pool = new Pool(origin, options as import('undici').Pool.Options);
+          this.#pools.add(pool);
+          return pool;
+        },
       });
     if (verify) return (this.#verified ??= make());
     return (this.#unverified ??= make());
@@ -99,11 +115,64 @@ export class Origins {
     return `${origin}${path}`;
   }
 
-  /** Closes every connection (`now`: without waiting for requests in flight, which fail). No agent is handed out afterwards. */
-  async close(now = false): Promise<void> {
+  /**
+   * A response body handed to a caller (a blob's), with how many bytes it has delivered: `close()` destroys it if
+   * nobody reads it, and waits for it only while it moves.
+   */
+  track(body: Readable, delivered: () => number): void {
+    if (body.destroyed) return;
+    this.#handedOut.set(body, delivered);
+    body.once('close', () => this.#handedOut.delete(body));
+  }
+
+  /**
+   * Closes every connection. `now`: at once, requests and bodies in flight fail. Otherwise requests in flight may
+   * finish, but a connection waits for its body to be read to the end, and a body nobody reads would hold it (and
+   * close()) forever: bodies handed out that nobody reads (no data read, no reader attached) are destroyed, quietly
+   * (no error event), and once nothing has moved for `graceMs` (reads of the bodies handed out), what is left is
+   * destroyed as `now` would. No agent is handed out afterwards.
+   */
+  async close(now = false, graceMs = this.#timeoutMs): Promise<void> {
     this.#closed = true;
     const agents = [this.#verified, this.#unverified].filter((a): a is Agent => a !== undefined);
     this.#verified = this.#unverified = undefined;
-    await Promise.all(agents.map((a) => (now ? a.destroy() : a.close()).catch(() => {})));
+    const pools = [...this.#pools];
+    this.#pools.clear();
+    const destroy = (): Promise<unknown> =>
+      Promise.all([...agents.map((a) => a.destroy().catch(() => {})), ...pools.map((p) => p.destroy().catch(() => {}))]);
+    if (now) {
+      await destroy();
+      return;
+    }
+    // Untouched at close(), or at two looks in a row (a body handed out meanwhile gets one look to be picked up).
+    const untouched = (b: Readable): boolean =>
+      !b.readableDidRead && b.readableFlowing === null && b.listenerCount('data') === 0 && b.listenerCount('readable') === 0;
+    const unread = new Set<Readable>();
+    const dropUnread = (all: boolean): void => {
+      for (const body of this.#handedOut.keys()) {
+        if (!untouched(body)) continue;
+        if (all || unread.has(body)) body.destroy();
+        else unread.add(body);
+      }
+    };
+    dropUnread(true);
+    let finished = false;
+    const closing = Promise.all(agents.map((a) => a.close().catch(() => {}))).then(() => (finished = true));
+    const progress = (): number => [...this.#handedOut.values()].reduce((n, delivered) => n + delivered(), 0);
+    let last = progress();
+    let quietSince = performance.now();
+    while (!finished) {
+      await Promise.race([closing, sleep(Math.min(CLOSE_POLL_MS, graceMs))]);
+      if (finished) return;
+      dropUnread(false);
+      const moved = progress();
+      if (moved !== last) {
+        last = moved;
+        quietSince = performance.now();
+      } else if (performance.now() - quietSince >= graceMs) {
+        await destroy();
+        return;
+      }
+    }
   }
 }

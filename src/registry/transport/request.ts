@@ -55,6 +55,11 @@ export class Transport {
     this.insecure = parts.insecure;
   }
 
+  /** A response body the caller hands on to its own caller (a blob's): see `Origins.track`. */
+  handOut(body: Readable, delivered: () => number): void {
+    this.#p.origins.track(body, delivered);
+  }
+
   /**
    * Sends one logical request: rate limiting, authentication (one extra round on a 401), redirects (GET/HEAD),
    * and bounded retries of retryable failures for requests marked `retry`. Every response not returned has its

@@ -7,9 +7,26 @@
  * written last: one `set` switches readers from the whole old value to the whole new one. A reader checks the
  * length and SHA-256 of what it assembled. The previous generation's chunks are deleted once the new head is in;
  * a reader that was still on them finds one missing, sees that the head moved, and reads the new generation.
+ *
+ * Writers of one record take turns at the head. Without turns, two overlapping writers both read the same previous
+ * head, and the second `set` replaces the first writer's head without anyone deleting its chunks: a generation no
+ * head names, never deleted when records have no TTL. So a writer, once its chunks are in, takes the record's
+ * write lock (`motemeta1|wlock|<sha256 of the record key>`: one `add` of a fresh nonce with a TTL), reads the
+ * head it replaces, sets its own, releases the lock (`deleteIf` of its nonce) and then deletes the replaced
+ * generation. The head is still swapped with one `set`, not a `deleteIf` then an `add`: between those two a
+ * reader would be told "absent" (and a writer dying there would lose the record), and `add` cannot store a
+ * record without a TTL.
+ *
+ * Bounds: the lock is held for two round trips and expires after `LOCK_TTL_MS` should its holder die; a writer
+ * waits for it at most `LOCK_WAIT_MS` (past the TTL: a dead holder's lock is outlived) in at most
+ * `LOCK_ATTEMPTS` tries, then deletes its own chunks and fails with `CacheUnavailableError`. A holder stalled
+ * past the TTL finds at release that the lock is no longer its own: if its head was replaced meanwhile it deletes
+ * its own chunks (a head it overwrote without seeing it may then leak its chunks: space only, after a stall).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { metadataKeys } from './keys.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CacheUnavailableError } from '../errors.js';
+import { KEY_VERSION, metadataKeys } from './keys.js';
 import { slices } from './bounded.js';
 import { MAX_VALUE_BYTES, type KeyValueStore } from './types.js';
 
@@ -31,39 +48,87 @@ const READ_ATTEMPTS = 8; // heads followed while writers keep replacing the valu
 const GEN_RE = /^[0-9a-f]{24}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
 const MAX_CHUNKS = 65_536; // 4 GiB: anything claiming more is not ours
+const LOCK_TTL_MS = 10_000; // a write lock whose holder died is gone after this long
+const LOCK_WAIT_MS = LOCK_TTL_MS + 3_000; // memcached may keep an item up to 2 s past its TTL
+const LOCK_ATTEMPTS = 1_000; // tries at a held lock (the wait is the bound in practice)
+const LOCK_BACKOFF_MAX_MS = 25; // between tries: 1, 2, 4 ... ms (jittered), then this
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const headLine = (head: Head) => Buffer.from(`${JSON.stringify(head)}\n`);
 const chunkKeys = (gen: string, n: number) => Array.from({ length: n }, (_, i) => metadataKeys.chunk(gen, i));
 
+/** The write lock of the record under `key` (see the module comment). */
+export const writeLockKey = (key: string): string => `${KEY_VERSION}|wlock|${sha256(Buffer.from(key))}`;
+
 export interface WriteOptions {
   ttlMs?: number | undefined;
+  /** How long to wait for another writer of the record to release its lock (tests). Default `LOCK_WAIT_MS`. */
+  lockWaitMs?: number | undefined;
 }
 
 /** Writes `body` under `key` (chunked when it has to be), then deletes the chunks of the value it replaced. */
 export async function writeRecord(kv: KeyValueStore, key: string, body: Buffer, options: WriteOptions = {}): Promise<void> {
   const setOptions = options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs };
   const meta: Head = { v: 1, bytes: body.length, sha256: sha256(body) };
-  const inline = Buffer.concat([headLine(meta), body]);
-  // The value being replaced, for its chunks (read while ours are written).
-  const previous = kv.get(key).then(
-    (raw) => (raw ? decodeHead(raw)?.head : undefined),
-    () => undefined,
-  );
-  let gen: string | undefined;
-  let head = inline;
-  if (inline.length > MAX_VALUE_BYTES) {
-    gen = randomBytes(12).toString('hex');
-    const n = Math.ceil(body.length / MAX_VALUE_BYTES);
-    const keys = chunkKeys(gen, n);
-    for (const part of slices(keys.map((k, i) => [k, i] as const), CHUNK_WRITES)) {
-      await Promise.all(part.map(([k, i]) => kv.set(k, body.subarray(i * MAX_VALUE_BYTES, (i + 1) * MAX_VALUE_BYTES), setOptions)));
+  let head = Buffer.concat([headLine(meta), body]);
+  let mine: { gen: string; n: number } | undefined;
+  if (head.length > MAX_VALUE_BYTES) {
+    mine = { gen: randomBytes(12).toString('hex'), n: Math.ceil(body.length / MAX_VALUE_BYTES) };
+    const { gen, n } = mine;
+    try {
+      for (const part of slices(chunkKeys(gen, n).map((k, i) => [k, i] as const), CHUNK_WRITES)) {
+        await Promise.all(part.map(([k, i]) => kv.set(k, body.subarray(i * MAX_VALUE_BYTES, (i + 1) * MAX_VALUE_BYTES), setOptions)));
+      }
+    } catch (err) {
+      await deleteChunks(kv, gen, n);
+      throw err;
     }
     head = headLine({ ...meta, gen, chunks: n });
   }
-  const prev = await previous;
-  await kv.set(key, head, setOptions);
-  if (prev?.gen !== undefined && prev.gen !== gen) await deleteChunks(kv, prev.gen, prev.chunks ?? 0);
+  let lock: Buffer;
+  try {
+    lock = await takeLock(kv, key, options.lockWaitMs ?? LOCK_WAIT_MS);
+  } catch (err) {
+    if (mine) await deleteChunks(kv, mine.gen, mine.n);
+    throw err;
+  }
+  let prev: Head | undefined;
+  let failure: { err: unknown } | undefined;
+  try {
+    const raw = await kv.get(key);
+    prev = raw ? decodeHead(raw)?.head : undefined;
+    await kv.set(key, head, setOptions);
+  } catch (err) {
+    failure = { err };
+  }
+  const held = await kv.deleteIf(writeLockKey(key), lock).catch(() => false);
+  // The lock lapsed under us (or the write failed): our head may already be replaced by a writer that never saw it.
+  if ((failure || !held) && mine && !(await isHead(kv, key, head))) await deleteChunks(kv, mine.gen, mine.n);
+  if (failure) throw failure.err;
+  if (prev?.gen !== undefined && prev.gen !== mine?.gen) await deleteChunks(kv, prev.gen, prev.chunks ?? 0);
+}
+
+/** Takes the write lock of `key`: the nonce to release it with. Bounded by `waitMs` and `LOCK_ATTEMPTS`. */
+async function takeLock(kv: KeyValueStore, key: string, waitMs: number): Promise<Buffer> {
+  const lockKey = writeLockKey(key);
+  const nonce = Buffer.from(randomBytes(12).toString('hex'));
+  const deadline = performance.now() + waitMs;
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+    if (await kv.add(lockKey, nonce, { ttlMs: LOCK_TTL_MS })) return nonce;
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    const backoff = Math.min(LOCK_BACKOFF_MAX_MS, 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
+    await sleep(Math.min(left, backoff));
+  }
+  throw new CacheUnavailableError(`metadata record ${key} on ${kv.kind} (another writer held its write lock for over ${waitMs} ms)`);
+}
+
+/** Whether `head` is still what `key` holds; true when that cannot be told (its chunks are then kept). */
+async function isHead(kv: KeyValueStore, key: string, head: Buffer): Promise<boolean> {
+  return kv.get(key).then(
+    (raw) => raw !== undefined && raw.equals(head),
+    () => true,
+  );
 }
 
 /** Best effort: a chunk left behind is unreachable (no head names it) and expires with its TTL, if any. */
@@ -71,7 +136,7 @@ async function deleteChunks(kv: KeyValueStore, gen: string, n: number): Promise<
   try {
     for (const part of slices(chunkKeys(gen, n), CHUNK_WRITES)) await Promise.all(part.map((k) => kv.delete(k)));
   } catch {
-    // The write itself succeeded; leftovers are only space.
+    // Leftovers are only space (the backend is failing: whatever called this reports that, or has succeeded).
   }
 }
 

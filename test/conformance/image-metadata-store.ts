@@ -234,6 +234,62 @@ export function imageMetadataStoreConformance(
       expect(reads).toBeGreaterThan(3);
     });
 
+    it('overlapping writers of one record (chunked and inline, several connections): no chunk is left that no head names; readers never see it absent', async () => {
+      const values = [
+        stateWith(REPO, 2500, () => d('A'), 'a'),
+        stateWith(REPO, 3000, () => d('B'), 'b'),
+        stateWith(REPO, 3, () => d('C'), 'c'), // inline: replaces a chunked head too
+        stateWith(REPO, 3500, () => d('D'), 'd'),
+      ];
+      const whole = new Set(values.map((v) => JSON.stringify(v)));
+      // Every writer's backend calls are recorded: the chunk keys any of them wrote are the ones to look for after.
+      const recorders = [kv];
+      const writers = [store];
+      for (let i = 0; i < 2; i++) {
+        const r = new RecordingStore(h.peer ? await h.peer() : h.store);
+        const o = build(r);
+        if (h.peer) others.push(o);
+        recorders.push(r);
+        writers.push(o);
+      }
+      await store.putRepository(values[0]!);
+      let writing = true;
+      let reads = 0;
+      const rounds = (async () => {
+        try {
+          for (let round = 0; round < 6; round++) {
+            await Promise.all(Array.from({ length: 6 }, (_, i) => writers[i % writers.length]!.putRepository(values[(round + i) % values.length]!)));
+          }
+        } finally {
+          writing = false;
+        }
+      })();
+      const reader = await another();
+      await Promise.all([
+        rounds,
+        (async () => {
+          while (writing) {
+            const got = await reader.getRepository(REPO);
+            expect(got && whole.has(JSON.stringify(got)), 'a whole value, never absent').toBe(true);
+            reads++;
+            // A writer waiting for another's turn sleeps on a timer: on the memory backend this loop alone would
+            // never let one fire.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        })(),
+      ]);
+      expect(reads).toBeGreaterThan(0);
+      const head = (await h.store.get(metadataKeys.repository(REPO)))!;
+      const headGen = (JSON.parse(head.subarray(0, head.indexOf(0x0a)).toString('utf8')) as { gen?: string }).gen;
+      const written = [...new Set(recorders.flatMap((r) => r.setKeys()).filter((k) => k.includes('|chunk|')))];
+      expect(written.length).toBeGreaterThan(100);
+      const stray = written.filter((k) => k.split('|')[2] !== headGen);
+      const left = await h.store.getMany(stray);
+      const orphans = [...new Set(stray.filter((_, i) => left[i] !== undefined).map((k) => k.split('|')[2]))];
+      expect(orphans, 'generations of chunks no head names').toEqual([]);
+      expect(whole.has(JSON.stringify(await store.getRepository(REPO)))).toBe(true);
+    });
+
     it('a damaged or mixed record is never returned: it reads as absent', async () => {
       const key = metadataKeys.repository(REPO);
       await store.putRepository(stateWith(REPO, 3000, d));

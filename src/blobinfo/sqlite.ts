@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
+import { identifyDatabase, isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
@@ -285,8 +285,7 @@ function openDb(file: string, options: Required<SqliteBlobInfoCacheOptions>): Da
   try {
     // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
     // another application must really be left untouched.
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+    const { appId, tables } = identifyDatabase(db);
     if (appId !== BLOBINFO_APPLICATION_ID && tables > 0) {
       throw new CacheUnavailableError(`blob-info cache ${file} (a SQLite database of another application; left untouched)`);
     }

@@ -22,3 +22,15 @@ export function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
 }
+
+/**
+ * A database file's application id and table count, read in one read transaction: read apart, another process
+ * creating the schema between the two reads makes a new cache look like "another application's database" (tables,
+ * but the id not yet seen).
+ */
+export function identifyDatabase(db: Database.Database): { appId: number; tables: number } {
+  return db.transaction(() => ({
+    appId: db.pragma('application_id', { simple: true }) as number,
+    tables: db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number,
+  }))();
+}

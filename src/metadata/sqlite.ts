@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
+import { identifyDatabase, isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
 import { CacheUnavailableError, InvalidArgumentError } from '../errors.js';
 import { checkKey, checkKeys, checkTimeout, checkTtl, checkValue } from './keys.js';
 import type { KeyValueStore } from './types.js';
@@ -200,8 +200,7 @@ function openDb(file: string, options: Required<SqliteKeyValueStoreOptions>): Da
   try {
     // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
     // another application must really be left untouched.
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+    const { appId, tables } = identifyDatabase(db);
     if (appId !== METADATA_APPLICATION_ID && tables > 0) {
       throw new CacheUnavailableError(`metadata store ${file} (a SQLite database of another application; left untouched)`);
     }

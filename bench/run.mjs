@@ -20,8 +20,9 @@ import * as verify from './cases/verify.mjs';
 import * as blobinfo from './cases/blobinfo.mjs';
 import * as descriptorCache from './cases/descriptor-cache.mjs';
 import * as pull from './cases/pull.mjs';
+import * as warm from './cases/warm.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm };
 
 const SIZES = {
   full: {
@@ -41,6 +42,17 @@ const SIZES = {
     pullBigRounds: 1,
     pullManyLayers: 50,
     pullManyLayerKiB: 64,
+    warmRepos: 20,
+    warmTags: 200,
+    warmImages: 50,
+    warmRate: 50,
+    warmBurst: 10,
+    warmClientBurst: 5,
+    warmRounds: 3,
+    warmMemTags: 100_000,
+    warmMemImages: 10,
+    warmMemApiTags: 1000,
+    warmDefaultRepos: 4,
     rounds: 5,
   },
   quick: {
@@ -60,6 +72,17 @@ const SIZES = {
     pullBigRounds: 1,
     pullManyLayers: 50,
     pullManyLayerKiB: 64,
+    warmRepos: 4,
+    warmTags: 40,
+    warmImages: 10,
+    warmRate: 50,
+    warmBurst: 10,
+    warmClientBurst: 5,
+    warmRounds: 1,
+    warmMemTags: 10_000,
+    warmMemImages: 10,
+    warmMemApiTags: 1000,
+    warmDefaultRepos: 1,
     rounds: 1,
   },
 };
@@ -237,6 +260,24 @@ ${details.join('\n')}
   untimed run of each. The ${sizes.pullManyLayers} × ${sizes.pullManyLayerKiB} KiB-layer image (P5) alternates skopeo and mote over the same number of rounds.
   The ${sizes.pullBigLayers} × ${sizes.pullBigLayerMiB} MiB image (P4) gets ${sizes.pullBigRounds} round(s); peak RSS is GNU time's \`%M\` (the
   process's \`ru_maxrss\`).
+- Warmer (case 11): the same \`docker-registry\` serves ${sizes.warmRepos} repositories × ${sizes.warmTags} tags over ${sizes.warmImages} images each
+  (${sizes.warmTags / sizes.warmImages} tags per image, a distinct config per image, one shared layer per repository), pushed with the
+  library's \`RegistryClient\` (\`bench/push-tags.mjs\`). The warmer reads them through \`bench/rate-limit-proxy.mjs\`, a
+  token-bucket proxy in a child process (${sizes.warmRate} req/s, burst ${sizes.warmBurst}, \`429\` + \`Retry-After\` when empty) that stands in
+  for a registry's rate limit and counts every request by kind. Each of min(rounds, ${sizes.warmRounds}) rounds: a new SQLite metadata
+  store, client (rate limit ${sizes.warmRate} req/s, burst ${sizes.warmClientBurst}) and \`Warmer\` (concurrency ${sizes.warmRepos}: every repository at
+  once); the first cycle is timed from its start to the \`putRepository\` (seen through a wrapper around the store) that
+  stores each repository's tag list (then \`latestTag(…, { semver: '*' }, { offline: true })\` is checked to answer) and
+  the one that stores every digest; the store is then checked against what was pushed (digest of every tag,
+  \`createdAt\` of every image). The second cycle runs with the warmer's clock 10 minutes on (tag lists due after
+  5 min ± 10 %, tags after 1 h); the restart closes the store, opens it again on the same file and cycles a new
+  \`Warmer\` with a new client. W8 repeats the first cycle on ${sizes.warmDefaultRepos} repositories with the client's default rate limit.
+  W7: ${sizes.warmMemTags.toLocaleString('en-US')} tags on ${sizes.warmMemImages} manifests in one repository: the images and the first ${sizes.warmMemApiTags.toLocaleString('en-US')} tags pushed
+  (one \`putManifest\` per tag, 32 at once), the other tags written into the registry's storage as distribution
+  writes a tag (its two link files; the registry then lists and serves them as pushed tags, checked by a tag list
+  and a HEAD), since distribution puts ~140 tags/s here. A child process (\`bench/cases/warm-memory-child.mjs\`)
+  warms it straight from the registry (no rate limit): first cycle, second cycle, restart; peak RSS is its VmHWM,
+  reset before each phase.
 `;
 }
 

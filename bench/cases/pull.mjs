@@ -15,7 +15,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, wr
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
-import { absRow, checkRow, fmtBytes, fmtNum, freePort, infoRow, KiB, median, MiB, pool, which } from '../util.mjs';
+import { startRegistry } from '../registry.mjs';
+import { absRow, checkRow, fmtBytes, fmtNum, infoRow, KiB, median, MiB, pool, which } from '../util.mjs';
 
 export const title = '`mote pull` vs `skopeo copy` (real registry on loopback)';
 
@@ -24,42 +25,6 @@ const LAYER_MiB = 50;
 const CONCURRENT = 4;
 const VERSION_RUNS = 11;
 const cli = fileURLToPath(new URL('../../dist/bin/mote.js', import.meta.url));
-
-async function startRegistry(dir) {
-  const port = await freePort();
-  const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n` +
-      `http:\n  addr: 127.0.0.1:${port}\n`,
-  );
-  const logPath = join(dir, 'access.log');
-  const logFd = openSync(logPath, 'a');
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  let exited = false;
-  const exit = new Promise((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => !exited && child.kill('SIGKILL'), 2000);
-      await exit;
-      clearTimeout(t);
-    }
-  };
-  const deadline = Date.now() + 10_000;
-  while (!exited && Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-      if (res.ok) return { host: `127.0.0.1:${port}`, logPath, stop };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  await stop();
-  throw new Error('docker-registry did not answer GET /v2/ within 10 s');
-}
 
 /**
  * Successful blob GETs the registry logged (combined log format): `[{ line, digest, ranged }]`. The log's byte

@@ -7,6 +7,7 @@
  * warmer makes no request for what is not due.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { AbortError, InvalidArgumentError } from '../errors.js';
 import { throwIfAborted } from '../internal/abort.js';
 import { runPool } from '../internal/pool.js';
@@ -136,6 +137,8 @@ export class Warmer {
     if (!(await this.#o.store.acquireLease(lease, this.#owner, this.#leaseMs))) return void report.leasedElsewhere.push(name);
     // The lease is renewed while the refresh runs; losing it (a stalled store, a clock jump) stops the refresh.
     const lost = new AbortController();
+    // Every request of the refresh listens on it (hundreds at once under 429s): not a leak, no warning wanted.
+    setMaxListeners(0, lost.signal);
     const renew = setInterval(() => {
       this.#o.store.acquireLease(lease, this.#owner, this.#leaseMs).then(
         (held) => held || lost.abort(new AbortError('refresh lease lost')),
@@ -149,7 +152,7 @@ export class Warmer {
       await refreshRepository(repo, {
         client: this.#o.client,
         store: this.#o.store,
-        signal: signal ? AbortSignal.any([signal, lost.signal]) : lost.signal,
+        signal: signal ? unlimited(AbortSignal.any([signal, lost.signal])) : lost.signal,
         ...(this.#o.now && { now: this.#o.now }),
         ...(this.#o.tagFilter && { tagFilter: this.#o.tagFilter }),
         ...(this.#o.facts !== undefined && { facts: this.#o.facts }),
@@ -251,3 +254,8 @@ export class Warmer {
 }
 
 const nameOf = (r: RepositoryName): string => `${r.registry}/${r.repository}`;
+
+function unlimited(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
+}

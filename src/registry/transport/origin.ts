@@ -62,7 +62,13 @@ export class Origins {
         connect: { rejectUnauthorized: verify },
         factory: (origin, options) => {
           const pool = new Pool(origin, options as import('undici').Pool.Options);
+          // Kept while it has connections only: the agent drops an idle pool and makes a new one for the next
+          // request (after every HEAD, whose connection undici closes), so keeping them all grew without bound.
           this.#pools.add(pool);
+          pool.on('connect', () => this.#pools.add(pool));
+          pool.on('disconnect', () => {
+            if (pool.stats.connected === 0) this.#pools.delete(pool);
+          });
           return pool;
         },
       });

@@ -21,8 +21,8 @@ export function moteRunner(cwd: string, timeoutMs = 60_000) {
     for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
     return e;
   };
-  /** Starts `mote args…`: the child, and its end (exit code and everything it wrote). */
-  const start = (args: string[]): { child: ChildProcess; done: Promise<MoteRun> } => {
+  /** Starts `mote args…`: the child, what it has written so far, and its end (exit code and everything it wrote). */
+  const start = (args: string[]): { child: ChildProcess; out: () => string; err: () => string; done: Promise<MoteRun> } => {
     const child = spawn(process.execPath, [MOTE_BIN, ...args], { env: env(), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -36,7 +36,7 @@ export function moteRunner(cwd: string, timeoutMs = 60_000) {
         resolve({ code, out, err });
       });
     });
-    return { child, done };
+    return { child, out: () => out, err: () => err, done };
   };
   return { env, start, mote: (args: string[]): Promise<MoteRun> => start(args).done };
 }

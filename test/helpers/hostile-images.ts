@@ -3,15 +3,12 @@
  * hostile pusher can put into a real registry (nested indexes, lying sizes, odd platforms), request counting from
  * the registry's own access log, the built CLI as a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import type { RepositoryName } from '../../src/registry/types.js';
 import type { RegistryHandle, RegistryRequest } from './registry.js';
-import { MOTE_BIN } from './cli.js';
+import { moteRunner, type MoteRun } from './cli.js';
 
 export const sha256 = (b: Uint8Array): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -87,42 +84,9 @@ export async function served(registry: RegistryHandle, before: number, repositor
   return n;
 }
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The built CLI (the test global setup builds it). */
-export const MAIN = MOTE_BIN;
-
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
-
-export function cliEnv(scratch: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(scratch, 'home') };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
-  return e;
-}
-
-/** Starts the built CLI; `done` resolves when it exits (it is SIGKILLed after `timeoutMs`). */
-export function startMote(scratch: string, args: string[], timeoutMs = 60_000): { child: ChildProcess; out: () => string; err: () => string; done: Promise<Run> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: cliEnv(scratch), cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (err += String(d)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-  return { child, out: () => out, err: () => err, done };
-}
-
-export const mote = (scratch: string, args: string[], timeoutMs?: number): Promise<Run> => startMote(scratch, args, timeoutMs).done;
+/** The built CLI, run as test/helpers/cli.ts runs it (private HOME, no outside cache or credential variables). */
+export const startMote = (scratch: string, args: string[], timeoutMs = 60_000) => moteRunner(scratch, timeoutMs).start(args);
+export const mote = (scratch: string, args: string[], timeoutMs?: number): Promise<MoteRun> => startMote(scratch, args, timeoutMs).done;
 
 /** Polls `cond` every 20 ms until it holds or `ms` pass (then throws with `what`). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {

@@ -22,3 +22,5 @@ export const DEFAULT_REFRESH_CONCURRENCY = 4;
 export const MAX_TAGS_PER_REPOSITORY = 200_000;
 /** Strings an index or config gives for a platform longer than this are not a platform (skipped). */
 export const MAX_PLATFORM_FIELD = 128;
+/** A stored time this far ahead of our clock was written by a clock that ran ahead: it is not trusted. */
+export const CLOCK_SLACK_MS = 60_000;

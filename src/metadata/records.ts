@@ -36,6 +36,8 @@ interface Head {
   sha256: string;
   gen?: string;
   chunks?: number;
+  /** The writer's order of the value (a repository's `lastUpdate`): lets a writer keep a newer value it finds. */
+  order?: number;
 }
 
 /** A head decoded: the body inline, or where its chunks are. */
@@ -64,12 +66,22 @@ export interface WriteOptions {
   ttlMs?: number | undefined;
   /** How long to wait for another writer of the record to release its lock (tests). Default `LOCK_WAIT_MS`. */
   lockWaitMs?: number | undefined;
+  /** Stored in the head: what `keep` is given of the value this one would replace. */
+  order?: number | undefined;
+  /**
+   * Asked under the write lock with the replaced value's order (if it has one): true keeps that value, and this
+   * write stores nothing (and resolves to false). Atomic with the write, against every writer of the record.
+   */
+  keep?: ((order: number) => boolean) | undefined;
 }
 
-/** Writes `body` under `key` (chunked when it has to be), then deletes the chunks of the value it replaced. */
-export async function writeRecord(kv: KeyValueStore, key: string, body: Buffer, options: WriteOptions = {}): Promise<void> {
+/**
+ * Writes `body` under `key` (chunked when it has to be), then deletes the chunks of the value it replaced. False
+ * when `options.keep` kept the value there (nothing written).
+ */
+export async function writeRecord(kv: KeyValueStore, key: string, body: Buffer, options: WriteOptions = {}): Promise<boolean> {
   const setOptions = options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs };
-  const meta: Head = { v: 1, bytes: body.length, sha256: sha256(body) };
+  const meta: Head = { v: 1, bytes: body.length, sha256: sha256(body), ...(options.order !== undefined && { order: options.order }) };
   let head = Buffer.concat([headLine(meta), body]);
   let mine: { gen: string; n: number } | undefined;
   if (head.length > MAX_VALUE_BYTES) {
@@ -94,18 +106,25 @@ export async function writeRecord(kv: KeyValueStore, key: string, body: Buffer, 
   }
   let prev: Head | undefined;
   let failure: { err: unknown } | undefined;
+  let kept = false;
   try {
     const raw = await kv.get(key);
     prev = raw ? decodeHead(raw)?.head : undefined;
-    await kv.set(key, head, setOptions);
+    kept = prev?.order !== undefined && options.keep !== undefined && options.keep(prev.order);
+    if (!kept) await kv.set(key, head, setOptions);
   } catch (err) {
     failure = { err };
   }
   const held = await kv.deleteIf(writeLockKey(key), lock).catch(() => false);
+  if (kept) {
+    if (mine) await deleteChunks(kv, mine.gen, mine.n);
+    return false;
+  }
   // The lock lapsed under us (or the write failed): our head may already be replaced by a writer that never saw it.
   if ((failure || !held) && mine && !(await isHead(kv, key, head))) await deleteChunks(kv, mine.gen, mine.n);
   if (failure) throw failure.err;
   if (prev?.gen !== undefined && prev.gen !== mine?.gen) await deleteChunks(kv, prev.gen, prev.chunks ?? 0);
+  return true;
 }
 
 /** Takes the write lock of `key`: the nonce to release it with. Bounded by `waitMs` and `LOCK_ATTEMPTS`. */
@@ -194,6 +213,7 @@ function decodeHead(raw: Buffer): Decoded | undefined {
   if (typeof h !== 'object' || h === null || h.v !== 1 || typeof h.sha256 !== 'string' || !SHA_RE.test(h.sha256)) return undefined;
   if (typeof h.bytes !== 'number' || !Number.isSafeInteger(h.bytes) || h.bytes < 0) return undefined;
   const head: Head = { v: 1, bytes: h.bytes, sha256: h.sha256 };
+  if (typeof h.order === 'number' && Number.isFinite(h.order)) head.order = h.order;
   if (h.gen === undefined && h.chunks === undefined) return { head, inline: raw.subarray(nl + 1) };
   const n = h.chunks;
   if (typeof h.gen !== 'string' || !GEN_RE.test(h.gen) || typeof n !== 'number' || !Number.isSafeInteger(n)) return undefined;

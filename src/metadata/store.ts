@@ -1,7 +1,8 @@
 /**
  * `ImageMetadataStore` on any `KeyValueStore`. Keys (see `metadataKeys`): `motemeta1|repo|<registry/repository>`
  * (hashed past the key limit), `motemeta1|image|<digest>` (one record per digest however many tags point at
- * it), `motemeta1|lease|<name>`, and the chunks of large records (`records.ts`). Values are JSON.
+ * it), `motemeta1|lease|<name>`, and the chunks of large records (`records.ts`). Values are JSON (a repository
+ * state in columns: `repository-codec.ts`).
  *
  * A stored value that is unreadable (not JSON, wrong hash, a chunk gone, a shape the contract does not allow, a
  * record of another repository or digest) is treated as absent, not thrown: this is a cache of what registries
@@ -13,7 +14,8 @@ import { CacheUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { ImageInfo, RepositoryState } from '../images/types.js';
 import { checkTtl, metadataKeys } from './keys.js';
 import { readRecord, readRecords, writeRecord } from './records.js';
-import { checkImageInfo, checkLeaseText, checkRepositoryState, validateRepositoryName } from './validate.js';
+import { checkImageInfo, checkLeaseText, validateRepositoryName } from './validate.js';
+import { decodeRepository, encodeRepository } from './repository-codec.js';
 import type { ImageMetadataStore, KeyValueStore } from './types.js';
 
 export interface KvImageMetadataStoreOptions {
@@ -38,14 +40,20 @@ export class KvImageMetadataStore implements ImageMetadataStore {
   async getRepository(repository: string): Promise<RepositoryState | undefined> {
     validateRepositoryName(repository);
     this.#checkOpen();
-    const state = parse(await readRecord(this.kv, metadataKeys.repository(repository)), checkRepositoryState);
+    const state = parse(await readRecord(this.kv, metadataKeys.repository(repository)), decodeRepository);
     return state?.repository === repository ? state : undefined;
   }
 
-  async putRepository(state: RepositoryState): Promise<void> {
-    const s = checkRepositoryState(state);
+  async putRepository(state: RepositoryState, options: { keepNewer?: { trustUntil: number } } = {}): Promise<boolean> {
+    const body = encodeRepository(state); // checks it
+    const trustUntil = options.keepNewer?.trustUntil;
+    if (trustUntil !== undefined && !Number.isFinite(trustUntil)) throw new InvalidArgumentError(`keepNewer.trustUntil must be a finite number, got ${String(trustUntil)}`);
     this.#checkOpen();
-    await writeRecord(this.kv, metadataKeys.repository(s.repository), Buffer.from(JSON.stringify(s)), { ttlMs: this.ttlMs });
+    return writeRecord(this.kv, metadataKeys.repository(state.repository), body, {
+      ttlMs: this.ttlMs,
+      order: state.lastUpdate,
+      ...(trustUntil !== undefined && { keep: (stored: number) => stored > state.lastUpdate && stored <= trustUntil }),
+    });
   }
 
   async getImage(digest: string): Promise<ImageInfo | undefined> {
@@ -60,7 +68,7 @@ export class KvImageMetadataStore implements ImageMetadataStore {
     if (keys.length === 0) return [];
     const bodies = await readRecords(this.kv, keys);
     return bodies.map((b, i) => {
-      const info = parse(b, checkImageInfo);
+      const info = parse(b, (body) => checkImageInfo(JSON.parse(body.toString('utf8'))));
       return info?.digest === digests[i] ? info : undefined;
     });
   }
@@ -116,10 +124,10 @@ export class KvImageMetadataStore implements ImageMetadataStore {
   }
 }
 
-function parse<T>(body: Buffer | undefined, check: (v: unknown) => T): T | undefined {
+function parse<T>(body: Buffer | undefined, decode: (body: Buffer) => T): T | undefined {
   if (body === undefined) return undefined;
   try {
-    return check(JSON.parse(body.toString('utf8')));
+    return decode(body);
   } catch {
     return undefined; // see the module comment
   }

@@ -41,7 +41,13 @@ export interface KeyValueStore {
  */
 export interface ImageMetadataStore {
   getRepository(repository: string): Promise<RepositoryState | undefined>;
-  putRepository(state: RepositoryState): Promise<void>;
+  /**
+   * Stores the state, replacing the stored one; false if `options.keepNewer` kept the stored one instead. With
+   * `keepNewer`, a stored state with a later `lastUpdate` (at most `keepNewer.trustUntil`: a later one was written
+   * by a clock that ran ahead) is kept, atomically against every other writer of the repository: a slow refresh
+   * never puts an older state back over a newer one.
+   */
+  putRepository(state: RepositoryState, options?: { keepNewer?: { trustUntil: number } }): Promise<boolean>;
   getImage(digest: string): Promise<ImageInfo | undefined>;
   getImages(digests: readonly string[]): Promise<Array<ImageInfo | undefined>>;
   putImage(info: ImageInfo): Promise<void>;

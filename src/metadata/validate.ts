@@ -45,13 +45,13 @@ function text(what: string, v: unknown, options: { token?: boolean; max?: number
 
 // What registries and errors say (platforms, dates, labels, messages) is kept as said, only bounded: refusing an
 // odd but harmless value would make an image impossible to cache.
-function said(what: string, v: unknown, max = 1024): string {
+export function said(what: string, v: unknown, max = 1024): string {
   if (typeof v !== 'string') fail(what, 'must be a string');
   if (v.length > max) fail(what, `longer than ${max} characters`);
   return v;
 }
 
-function time(what: string, v: unknown): number {
+export function time(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(what, `must be a finite number >= 0, got ${String(v)}`);
   return v;
 }
@@ -61,7 +61,8 @@ function object(what: string, v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function checkTag(repo: string, tag: string, v: unknown): TagState {
+/** One tag's state, checked, as a plain copy. */
+export function checkTag(repo: string, tag: string, v: unknown): TagState {
   const what = `tag ${JSON.stringify(tag)} of ${repo}`;
   const s = object(what, v);
   const out: TagState = {
@@ -91,14 +92,18 @@ export function checkRepositoryState(state: unknown): RepositoryState {
     lastUpdate: time(`${repository} lastUpdate`, s.lastUpdate),
     tags: Object.fromEntries(entries),
   };
-  if (s.lastError !== undefined) {
-    const e = object(`${repository} lastError`, s.lastError);
-    out.lastError = {
-      message: said(`${repository} lastError.message`, e.message, 64 * 1024),
-      at: time(`${repository} lastError.at`, e.at),
-    };
-    if (e.code !== undefined) out.lastError.code = said(`${repository} lastError.code`, e.code, 200);
-  }
+  if (s.lastError !== undefined) out.lastError = checkLastError(repository, s.lastError);
+  return out;
+}
+
+/** A repository's `lastError`, checked, as a plain copy. */
+export function checkLastError(repository: string, v: unknown): NonNullable<RepositoryState['lastError']> {
+  const e = object(`${repository} lastError`, v);
+  const out: NonNullable<RepositoryState['lastError']> = {
+    message: said(`${repository} lastError.message`, e.message, 64 * 1024),
+    at: time(`${repository} lastError.at`, e.at),
+  };
+  if (e.code !== undefined) out.code = said(`${repository} lastError.code`, e.code, 200);
   return out;
 }
 

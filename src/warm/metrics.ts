@@ -111,7 +111,7 @@ export class WarmMetrics {
       };
     return {
       getRepository: timed('get_repository', (r: string) => store.getRepository(r)),
-      putRepository: timed('put_repository', (s: Parameters<ImageMetadataStore['putRepository']>[0]) => store.putRepository(s)),
+      putRepository: timed('put_repository', (...a: Parameters<ImageMetadataStore['putRepository']>) => store.putRepository(...a)),
       getImage: timed('get_image', (d: string) => store.getImage(d)),
       getImages: timed('get_images', (d: readonly string[]) => store.getImages(d)),
       putImage: timed('put_image', (i: Parameters<ImageMetadataStore['putImage']>[0]) => store.putImage(i)),

@@ -22,6 +22,6 @@ export const NOTIFY_COALESCE_MS = 10_000;
 /** A notified repository whose lease another warmer holds is tried again this soon. */
 export const LEASE_RETRY_MS = 1_000;
 /** A stored time this far ahead of our clock was written by a clock that ran ahead: it is not trusted. */
-export const CLOCK_SLACK_MS = 60_000;
+export { CLOCK_SLACK_MS } from '../images/options.js';
 /** After a cycle failed as a whole (the store unreachable), the next one waits this long. */
 export const CYCLE_RETRY_MS = 5_000;

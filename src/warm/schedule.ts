@@ -7,8 +7,40 @@
 import type { RepositoryState } from '../images/types.js';
 import { CLOCK_SLACK_MS, FAILURE_BACKOFF_MS } from './options.js';
 
+/**
+ * What scheduling needs of a repository's state, kept by the warmer between cycles instead of the state itself
+ * (100,000 tags are megabytes; this is a few numbers).
+ */
+export interface RepositorySummary {
+  lastUpdate: number;
+  /** When the last refresh failed, if it failed after the last success. */
+  failedAt?: number;
+  /** A tag's digest is still unknown (a refresh cut short). */
+  unresolved: boolean;
+  tags: number;
+  /** The earliest deadline of a resolved, not excluded tag (Infinity if none). */
+  oldestDeadline: number;
+}
+
+export function summarize(state: RepositoryState): RepositorySummary {
+  let unresolved = false;
+  let tags = 0;
+  let oldestDeadline = Infinity;
+  // for-in, not Object.values: no array of 100,000 states made to be thrown away.
+  for (const name in state.tags) {
+    if (!Object.hasOwn(state.tags, name)) continue;
+    const t = state.tags[name]!;
+    tags++;
+    if (t.excluded !== undefined) continue;
+    if (t.digest === '') unresolved = true;
+    else if (t.deadline < oldestDeadline) oldestDeadline = t.deadline;
+  }
+  const failedAt = state.lastError !== undefined && state.lastError.at >= state.lastUpdate ? state.lastError.at : undefined;
+  return { lastUpdate: state.lastUpdate, unresolved, tags, oldestDeadline, ...(failedAt !== undefined && { failedAt }) };
+}
+
 export interface DueInput {
-  state: RepositoryState | undefined;
+  state: RepositorySummary | undefined;
   now: number;
   pollMs: number;
   /** The repository's jitter, a fraction of the poll interval in [-jitter, jitter]. */
@@ -20,14 +52,12 @@ export interface DueInput {
 /** The time (ms since the epoch) the repository is due at; `<= now` means due. */
 export function dueAt({ state, now, pollMs, spread, failures }: DueInput): number {
   if (!state) return now;
-  const err = state.lastError;
-  const failedLast = err !== undefined && err.at >= state.lastUpdate;
-  if (failedLast) {
-    if (err.at > now + CLOCK_SLACK_MS) return now;
-    return err.at + Math.min(pollMs, FAILURE_BACKOFF_MS * 2 ** Math.min(20, Math.max(0, failures - 1)));
+  if (state.failedAt !== undefined) {
+    if (state.failedAt > now + CLOCK_SLACK_MS) return now;
+    return state.failedAt + Math.min(pollMs, FAILURE_BACKOFF_MS * 2 ** Math.min(20, Math.max(0, failures - 1)));
   }
   if (state.lastUpdate === 0) return now;
   if (state.lastUpdate > now + CLOCK_SLACK_MS) return now;
-  for (const t of Object.values(state.tags)) if (t.digest === '' && t.excluded === undefined) return now;
+  if (state.unresolved) return now;
   return state.lastUpdate + pollMs * (1 + spread);
 }

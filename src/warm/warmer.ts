@@ -29,7 +29,7 @@ import {
   MIN_POLL_MS,
   NOTIFY_COALESCE_MS,
 } from './options.js';
-import { dueAt } from './schedule.js';
+import { dueAt, summarize, type RepositorySummary } from './schedule.js';
 
 export interface WarmerOptions {
   client: RegistryClient;
@@ -79,6 +79,8 @@ export class Warmer {
   readonly #spread = new Map<string, number>();
   /** Failures in a row, per repository (the back-off doubles with each). */
   readonly #failures = new Map<string, number>();
+  /** What the last look at each repository's state found (for the next due time and the cycle's measures). */
+  readonly #seen = new Map<string, RepositorySummary>();
   #wake: (() => void) | undefined;
 
   constructor(o: WarmerOptions) {
@@ -124,15 +126,21 @@ export class Warmer {
         report.failed.push(name);
         this.#priority.delete(name); // a notified repository that fails waits for its back-off like any other
         this.#failures.set(name, (this.#failures.get(name) ?? 0) + 1);
+        // Its back-off starts now, whether or not the store could record the failure.
+        const seen = this.#seen.get(name);
+        this.#seen.set(name, { lastUpdate: 0, unresolved: false, tags: 0, oldestDeadline: Infinity, ...seen, failedAt: this.#now() });
         this.#o.onError?.(name, err);
       }
     });
-    await this.#measure(report);
+    this.#measure(report);
     return report;
   }
 
   async #one(repo: RepositoryName, name: string, notified: boolean, report: CycleReport, signal: AbortSignal | undefined): Promise<void> {
-    if (!(await this.#isDue(name, notified))) return void report.skipped.push(name);
+    // Not due by what the last look saw: not read again (a state of 100,000 tags is megabytes). Due, or never seen:
+    // read under the lease below, where another warmer's refresh since then is seen.
+    const seen = this.#seen.get(name);
+    if (seen && this.#dueAt(name, seen, notified) > this.#now()) return void report.skipped.push(name);
     const lease = `refresh|${name}`;
     if (!(await this.#o.store.acquireLease(lease, this.#owner, this.#leaseMs))) return void report.leasedElsewhere.push(name);
     // The lease is renewed while the refresh runs; losing it (a stalled store, a clock jump) stops the refresh.
@@ -148,10 +156,12 @@ export class Warmer {
     renew.unref();
     try {
       // Looked at again under the lease: another warmer may have refreshed it while we were deciding.
-      if (!(await this.#isDue(name, notified))) return void report.skipped.push(name);
-      await refreshRepository(repo, {
+      const { due, state } = await this.#look(name, notified);
+      if (!due) return void report.skipped.push(name);
+      const done = await refreshRepository(repo, {
         client: this.#o.client,
         store: this.#o.store,
+        stored: state ?? null,
         signal: signal ? unlimited(AbortSignal.any([signal, lost.signal])) : lost.signal,
         ...(this.#o.now && { now: this.#o.now }),
         ...(this.#o.tagFilter && { tagFilter: this.#o.tagFilter }),
@@ -159,6 +169,7 @@ export class Warmer {
         ...(this.#o.onChange && { onChange: this.#o.onChange }),
         ...(this.#o.onRequest && { onRequest: this.#o.onRequest }),
       });
+      this.#seen.set(name, summarize(done));
       this.#priority.delete(name);
       this.#failures.delete(name);
       report.refreshed.push(name);
@@ -185,13 +196,13 @@ export class Warmer {
       }
       this.#o.onCycle?.(report);
       if (signal.aborted) break;
-      let wait = await this.#untilNextDue().catch(() => CYCLE_RETRY_MS);
+      let wait = this.#untilNextDue(new Set(report.leasedElsewhere));
       if (report.leasedElsewhere.some((n) => this.#priority.has(n))) wait = Math.min(wait, LEASE_RETRY_MS);
       await this.#idle(signal, wait);
     }
   }
 
-  #dueAt(name: string, state: RepositoryState | undefined, notified: boolean): number {
+  #dueAt(name: string, state: RepositorySummary | undefined, notified: boolean): number {
     const now = this.#now();
     const at = dueAt({ state, now, pollMs: this.#pollMs, spread: this.#spread.get(name)!, failures: this.#failures.get(name) ?? 1 });
     if (!notified) return at;
@@ -201,35 +212,40 @@ export class Warmer {
     return Math.min(at, coalesced > now + CLOCK_SLACK_MS ? now : coalesced);
   }
 
-  async #isDue(name: string, notified: boolean): Promise<boolean> {
+  /** Reads the repository's state: whether it is due, and the state (handed to the refresh, not read again). */
+  async #look(name: string, notified: boolean): Promise<{ due: boolean; state: RepositoryState | undefined }> {
     const state = await this.#o.store.getRepository(name);
-    return this.#dueAt(name, state, notified) <= this.#now();
+    const summary = state && summarize(state);
+    if (summary) this.#seen.set(name, summary);
+    else this.#seen.delete(name);
+    return { due: this.#dueAt(name, summary, notified) <= this.#now(), state };
   }
 
-  async #untilNextDue(): Promise<number> {
+  /**
+   * Until the next repository is due, from what the last cycle saw (each is looked at again before its refresh).
+   * One another warmer is refreshing is not looked at again for LEASE_RETRY_MS (its state may not be written yet).
+   */
+  #untilNextDue(leasedElsewhere: ReadonlySet<string>): number {
     let wait = MAX_IDLE_WAIT_MS;
     const now = this.#now();
     for (const repo of this.#repos) {
       const name = nameOf(repo);
-      const state = await this.#o.store.getRepository(name);
-      wait = Math.min(wait, this.#dueAt(name, state, this.#priority.has(name)) - now);
+      const due = this.#dueAt(name, this.#seen.get(name), this.#priority.has(name)) - now;
+      wait = Math.min(wait, leasedElsewhere.has(name) ? Math.max(due, LEASE_RETRY_MS) : due);
     }
     return Math.max(0, wait);
   }
 
-  /** Tags known and the refresh lag, from the store as the cycle left it. */
-  async #measure(report: CycleReport): Promise<void> {
+  /** Tags known and the refresh lag, from the states the cycle saw (no read of its own). */
+  #measure(report: CycleReport): void {
     const now = this.#now();
     let oldest = Infinity;
     for (const repo of this.#repos) {
       const name = nameOf(repo);
-      const state = await this.#o.store.getRepository(name).catch(() => undefined);
-      if (!state || state.lastUpdate === 0) continue;
-      oldest = Math.min(oldest, state.lastUpdate + this.#pollMs * (1 + this.#spread.get(name)!));
-      for (const tag of Object.values(state.tags)) {
-        report.tagsKnown++;
-        if (tag.excluded === undefined && tag.digest !== '') oldest = Math.min(oldest, tag.deadline);
-      }
+      const seen = this.#seen.get(name);
+      if (!seen || seen.lastUpdate === 0) continue;
+      oldest = Math.min(oldest, seen.lastUpdate + this.#pollMs * (1 + this.#spread.get(name)!), seen.oldestDeadline);
+      report.tagsKnown += seen.tags;
     }
     report.lagMs = oldest < now ? now - oldest : 0;
   }

@@ -6,3 +6,4 @@ export { copy } from './copy.js';
 export type { CopyOptions, CopyResult, CopyProgressEvent, LayerCompression, PushKind } from './types.js';
 export { InvalidCopySourceError, SignedImageError } from './errors.js';
 export { parseEndpoint, formatEndpoint, type CopyEndpoint } from './transports.js';
+export { BlobCache } from './blob-cache.js';

@@ -114,3 +114,22 @@ describe.skipIf(reason)('copy (real registries)', () => {
     await expect(copy(`oci:${layout}:nosuch`, `oci:${fresh('layout')}`, { cache })).rejects.toBeInstanceOf(InvalidCopySourceError);
   });
 });
+
+describe('BlobCache (the seed\'s surface over the store)', () => {
+  it('hasBlob, directory, clearCache', async () => {
+    const { BlobCache } = await import('../../src/copy/index.js');
+    const { FileMoteCache } = await import('../../src/store/file-cache.js');
+    const dir = fresh('cache');
+    const store = new FileMoteCache(dir);
+    const info = await store.put(Buffer.from('a layer'));
+    const cache = new BlobCache(store);
+    expect(cache.directory).toBe(path.resolve(dir));
+    expect(await cache.hasBlob({ digest: info.digest, size: 7 })).toBe(true);
+    expect(await cache.hasBlob({ digest: info.digest, size: 8 })).toBe(false);
+    expect(await cache.hasBlob({ digest: sha256('other') })).toBe(false);
+    await expect(cache.hasBlob({ digest: 'sha256:nope' })).rejects.toThrow();
+    expect(await cache.clearCache()).toBe(1);
+    expect(await cache.hasBlob({ digest: info.digest })).toBe(false);
+    await store.close();
+  });
+});

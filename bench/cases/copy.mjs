@@ -76,7 +76,9 @@ export async function run({ lib, tmp, rounds, log, sizes: all }) {
           t.moteZ.push(z.ms);
           const again = await mote(`mz${r}b`, zcache, ['--dest-compress', 'zstd']);
           t.again.push(again.ms);
-          compressedAgain.push(JSON.parse(again.out).layersTransformed);
+          const j = JSON.parse(again.out);
+          compressedAgain.push(j.layersTransformed);
+          log(`    again: ${again.ms.toFixed(0)} ms, transformed ${j.layersTransformed}, substituted ${j.layersSubstituted}, mounted ${j.blobsMounted}, uploaded ${j.blobsUploaded}, existing ${j.blobsExisting}, from registry ${j.bytesFromRegistry}`);
           peaks.push(plain.peak, z.peak, again.peak);
         }
       }

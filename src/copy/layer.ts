@@ -54,7 +54,7 @@ async function knownVariant(s: CopySession, diffId: string, to: Compression): Pr
 
 async function convert(s: CopySession, layer: Descriptor, from: Compression, to: Compression, diffId: string, level: number, mediaType: string): Promise<{ digest: string; size: number }> {
   if (from === 'none' && layer.digest !== diffId) throw new DigestMismatchError(diffId, layer.digest);
-  const stages: (Readable | Transform)[] = [fs.createReadStream(s.pathOf(layer.digest))];
+  const stages: (Readable | Transform)[] = [fs.createReadStream(s.pathOf(layer.digest), { highWaterMark: 1 << 20 })];
   if (from !== 'none') {
     stages.push(decompressor(from));
     // Hashed here only when the store will not hash the same bytes under the same digest (output `none`).

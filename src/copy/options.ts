@@ -1,11 +1,10 @@
 /** Every default and bound of `copy`, and the checks of its options (all before anything is fetched or pushed). */
 import { InvalidArgumentError } from '../errors.js';
-import { formatPlatform, hostPlatform, parsePlatform, type PlatformSpec } from '../oci/platform.js';
+import type { PlatformSpec } from '../oci/platform.js';
+import { concurrencyOption, platformOption } from '../pull/options.js';
 import type { CopyOptions, LayerCompression } from './types.js';
 
-/** Blobs fetched, recompressed or pushed at once (as `pull`). */
-export const DEFAULT_COPY_CONCURRENCY = 4;
-export const MAX_COPY_CONCURRENCY = 64;
+/** Blobs fetched, recompressed or pushed at once: `pull`'s default (4) and bound (64), see ../pull/options.ts. */
 /** Blobs larger than this are pushed in PATCHes of `CHUNK_SIZE` bytes (a failure costs one chunk's request, not the blob's). */
 export const CHUNKED_UPLOAD_THRESHOLD = 64 << 20;
 export const CHUNK_SIZE = 16 << 20;
@@ -28,17 +27,8 @@ export interface ResolvedCopyOptions {
 }
 
 export function resolveCopyOptions(options: CopyOptions): ResolvedCopyOptions {
-  const platform = options.all
-    ? undefined
-    : options.platform === undefined
-      ? hostPlatform()
-      : typeof options.platform === 'string'
-        ? parsePlatform(options.platform)
-        : parsePlatform(formatPlatform(options.platform));
-  const n = options.concurrency;
-  if (n !== undefined && (!Number.isSafeInteger(n) || n < 1 || n > MAX_COPY_CONCURRENCY)) {
-    throw new InvalidArgumentError(`copy: concurrency must be a whole number from 1 to ${MAX_COPY_CONCURRENCY}, got ${String(n)}`);
-  }
+  const platform = platformOption(options.all, options.platform);
+  const concurrency = concurrencyOption(options.concurrency, 'copy: concurrency');
   const compress = options.compress ?? DEFAULT_COMPRESS;
   if (!COMPRESSIONS.includes(compress)) {
     throw new InvalidArgumentError(`copy: compress must be one of ${COMPRESSIONS.join(', ')}, got ${JSON.stringify(String(compress))}`);
@@ -54,5 +44,5 @@ export function resolveCopyOptions(options: CopyOptions): ResolvedCopyOptions {
   if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined)) {
     throw new InvalidArgumentError('copy: insecure and authFile configure the client copy makes; with your own client, give them to it instead');
   }
-  return { platform, concurrency: n ?? DEFAULT_COPY_CONCURRENCY, compress, level, removeSignatures: options.removeSignatures === true };
+  return { platform, concurrency, compress, level, removeSignatures: options.removeSignatures === true };
 }

@@ -41,7 +41,8 @@ async function pushOne(s: CopySession, client: RegistryClient, dest: Reference, 
   if (await client.blobExists(repo, d.digest, opts)) kind = 'exists';
   else if (await mountFromKnown(s, client, dest, d)) kind = 'mounted';
   else {
-    const r = await client.pushBlob(repo, d.digest, fs.createReadStream(s.pathOf(d.digest)), {
+    // 1 MiB reads: a 64 KiB default makes the upload of a large layer thousands of small writes.
+    const r = await client.pushBlob(repo, d.digest, fs.createReadStream(s.pathOf(d.digest), { highWaterMark: 1 << 20 }), {
       size: d.size,
       ...(d.size > CHUNKED_UPLOAD_THRESHOLD && { chunkSize: CHUNK_SIZE }),
       ...opts,

@@ -11,19 +11,21 @@ import type { RegistryClient } from '../registry/client.js';
 import { defaultCacheDir } from '../store/default-dir.js';
 import { FileMoteCache } from '../store/file-cache.js';
 import type { MoteLease } from '../store/file/lease.js';
-import type { CopyOptions, CopyProgressEvent } from './types.js';
+import type { CopyOptions, CopyProgressEvent, CopyResult } from './types.js';
 
-export interface CopyCounters {
-  bytesFromRegistry: number;
-  layersTransformed: number;
-  bytesTransformed: number;
-  layersSubstituted: number;
-  blobsExisting: number;
-  blobsMounted: number;
-  blobsUploaded: number;
-  bytesMounted: number;
-  bytesUploaded: number;
-}
+/** What the copy counts as it goes (the result's fields of the same names). */
+export type CopyCounters = Pick<
+  CopyResult,
+  | 'bytesFromRegistry'
+  | 'layersTransformed'
+  | 'bytesTransformed'
+  | 'layersSubstituted'
+  | 'blobsExisting'
+  | 'blobsMounted'
+  | 'blobsUploaded'
+  | 'bytesMounted'
+  | 'bytesUploaded'
+>;
 
 export interface CopySession {
   readonly local: FileMoteCache;

@@ -283,6 +283,12 @@ ${details.join('\n')}
   and a HEAD), since distribution puts ~140 tags/s here. A child process (\`bench/cases/warm-memory-child.mjs\`)
   warms it straight from the registry (no rate limit): first cycle, second cycle, restart; peak RSS is its VmHWM,
   reset before each phase.
+- Copy (case 12): two \`docker-registry\` instances; a ${sizes.copyLayers} × ${sizes.copyLayerMiB} MiB gzip image (random bytes) pushed to the first
+  with skopeo; each of min(rounds, 3) rounds (order alternating) runs \`skopeo copy docker:// docker://\` and
+  \`skopeo copy --dest-compress-format zstd\` (each as an unprivileged user with a fresh blob-info cache, so no run
+  reuses another's pushes), and \`mote copy\` cold (empty cache), \`--dest-compress zstd\` cold, and the same zstd
+  copy again to another repository (variants substituted, blobs mounted); each copy to a fresh repository of the
+  second registry. Peak RSS is GNU time's \`%M\`.
 `;
 }
 

@@ -5,7 +5,7 @@
  * manifest. The config, and so its `diff_ids`, is unchanged. A signed image is not rewritten unless asked.
  */
 import fs from 'node:fs';
-import { ErrorCategory, errorCategory } from '../errors.js';
+import { ErrorCategory, MoteNotFoundError, errorCategory } from '../errors.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MAX_MANIFEST_BYTES, parseDocument, type ParsedManifest } from '../oci/manifest.js';
@@ -119,7 +119,7 @@ async function planManifest(s: CopySession, doc: ParsedManifest, to: Compression
 async function storeDocument(s: CopySession, bytes: Buffer, mediaType: string, old: Descriptor): Promise<Descriptor> {
   if (bytes.length > MAX_MANIFEST_BYTES) throw new InvalidManifestError(`rewritten, larger than ${MAX_MANIFEST_BYTES} bytes`, old.digest);
   const info = await s.local.put(bytes, { mediaType });
-  s.lease.hold(info.digest);
+  if (!s.lease.hold(info.digest)) throw new MoteNotFoundError(info.digest, 'removed from the store while copying');
   const { digest: _d, size: _s, mediaType: _m, ...rest } = old;
   return { ...rest, mediaType, digest: info.digest, size: info.size };
 }

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copy } from '../../src/copy/index.js';
+import { copy, SignedImageError } from '../../src/copy/index.js';
 import { DigestMismatchError, errorCategory, ErrorCategory } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { makeImage, type BuiltImage } from '../helpers/images.js';
@@ -137,6 +137,21 @@ describe.skipIf(reason)('copy with compression variants (real registries, skopeo
     expect(err2).toBeInstanceOf(DigestMismatchError);
     const log = (await b.requests()).slice(before);
     expect(log.filter((q) => q.path.startsWith('/v2/liar/') && q.method !== 'HEAD' && q.method !== 'GET')).toEqual([]);
+  });
+
+  it('a signed image (a cosign sha256-<hex>.sig tag) is not rewritten unless removeSignatures; copied as is, it is', async () => {
+    const cache = fresh('cache');
+    // Any manifest under the signature tag marks it signed (cosign's signature is an image of its own).
+    await skopeo(['--insecure-policy', 'copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${a.host}/team/signed:${app.digest.replace(':', '-')}.sig`]);
+    await pushLayout(layout, 'app', a, 'team/signed:v1');
+    const refused = await copy(`docker://${a.host}/team/signed:v1`, `docker://${b.host}/signed/app:v1`, { cache, compress: 'zstd' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SignedImageError);
+    expect((refused as SignedImageError).code).toBe('ERR_SIGNED_IMAGE');
+    await expect(inspectRaw(b, 'signed/app:v1')).rejects.toThrow();
+    // Nothing to rewrite (already gzip): copied as is, digests preserved.
+    expect((await copy(`docker://${a.host}/team/signed:v1`, `docker://${b.host}/signed/app:v1`, { cache, compress: 'gzip' })).digest).toBe(app.digest);
+    const dropped = await copy(`docker://${a.host}/team/signed:v1`, `docker://${b.host}/signed/app:z`, { cache, compress: 'zstd', removeSignatures: true });
+    expect(dropped.digest).not.toBe(app.digest);
   });
 
   it('a destination that refuses pushes (a proxy-mode registry: 405) gives a typed error and no tag', async () => {

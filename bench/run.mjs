@@ -21,8 +21,9 @@ import * as blobinfo from './cases/blobinfo.mjs';
 import * as descriptorCache from './cases/descriptor-cache.mjs';
 import * as pull from './cases/pull.mjs';
 import * as warm from './cases/warm.mjs';
+import * as copyCase from './cases/copy.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm, 12: copyCase };
 
 const SIZES = {
   full: {
@@ -53,6 +54,8 @@ const SIZES = {
     warmMemImages: 10,
     warmMemApiTags: 1000,
     warmDefaultRepos: 4,
+    copyLayers: 4,
+    copyLayerMiB: 50,
     rounds: 5,
   },
   quick: {
@@ -83,6 +86,8 @@ const SIZES = {
     warmMemImages: 10,
     warmMemApiTags: 1000,
     warmDefaultRepos: 1,
+    copyLayers: 4,
+    copyLayerMiB: 8,
     rounds: 1,
   },
 };
@@ -278,6 +283,12 @@ ${details.join('\n')}
   and a HEAD), since distribution puts ~140 tags/s here. A child process (\`bench/cases/warm-memory-child.mjs\`)
   warms it straight from the registry (no rate limit): first cycle, second cycle, restart; peak RSS is its VmHWM,
   reset before each phase.
+- Copy (case 12): two \`docker-registry\` instances; a ${sizes.copyLayers} × ${sizes.copyLayerMiB} MiB gzip image (random bytes) pushed to the first
+  with skopeo; each of min(rounds, 3) rounds (order alternating) runs \`skopeo copy docker:// docker://\` and
+  \`skopeo copy --dest-compress-format zstd\` (each as an unprivileged user with a fresh blob-info cache, so no run
+  reuses another's pushes), and \`mote copy\` cold (empty cache), \`--dest-compress zstd\` cold, and the same zstd
+  copy again to another repository (variants substituted, blobs mounted); each copy to a fresh repository of the
+  second registry. Peak RSS is GNU time's \`%M\`.
 `;
 }
 

@@ -2,7 +2,7 @@
 // run needs (the command tree, commander), and chunks each command loads when it runs (the store, the registry
 // client with undici, the pull). Node then resolves, reads and links a handful of files at start-up instead of a
 // hundred-odd modules and packages: `mote --version` and a warm `mote pull` are mostly start-up (see BENCHMARKS.md).
-// Native addons (better-sqlite3, @napi-rs/blake-hash) and packages loaded with createRequire stay in node_modules.
+// Native addons (better-sqlite3, @napi-rs/blake-hash, zstd-napi) and packages loaded with createRequire stay in node_modules.
 import { chmodSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -13,7 +13,7 @@ rmSync(outDir, { recursive: true, force: true });
 await build({
   input: { mote: `${root}dist/cli/main.js` },
   platform: 'node',
-  external: ['better-sqlite3', '@napi-rs/blake-hash', 'ioredis', 'cli-progress'],
+  external: ['better-sqlite3', '@napi-rs/blake-hash', 'ioredis', 'cli-progress', 'zstd-napi'],
   logLevel: 'warn',
   output: {
     dir: outDir,

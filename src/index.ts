@@ -3,7 +3,7 @@
  *
  * The root exports what most programs use; each layer is also its own entry point with everything it offers:
  * `motecache/errors`, `motecache/digest`, `motecache/oci`, `motecache/reference`, `motecache/store`,
- * `motecache/blobinfo`, `motecache/descriptor-cache`, `motecache/registry`, `motecache/pull`.
+ * `motecache/blobinfo`, `motecache/descriptor-cache`, `motecache/registry`, `motecache/pull`, `motecache/copy`.
  * @packageDocumentation
  */
 export {
@@ -158,3 +158,13 @@ export {
   type PullProgressEvent,
   type PullDestination,
 } from './pull/index.js';
+export {
+  copy,
+  BlobCache,
+  InvalidCopySourceError,
+  SignedImageError,
+  type CopyOptions,
+  type CopyResult,
+  type CopyProgressEvent,
+  type LayerCompression,
+} from './copy/index.js';

@@ -94,6 +94,12 @@ describe('examples that need nothing else', () => {
     expect(await example('library.mjs')).toMatch(/^sha256:[0-9a-f]{64} sha256:[0-9a-f]{64} 1048576\n$/);
   });
 
+  it('copy.mjs (docs/copy.md): a zstd copy from a layout, then the same copy with every variant substituted', async () => {
+    const out = await example('copy.mjs');
+    expect(line(out, 'first')).toBe('first 2 0 true');
+    expect(line(out, 'second')).toBe('second 0 2 true');
+  });
+
   it('blobinfo.mjs (docs/blobinfo.md): sources located, newest first; a removed mote has no store location', async () => {
     const out = await example('blobinfo.mjs');
     expect(out).toContain("[ 'ghcr.io/acme/base:1.0' ]");

@@ -124,7 +124,7 @@ async function makeImage(layout, { layers: count, layerBytes }) {
 }
 
 /** Makes an image and pushes it to `host` as bench/<repo>:v1; the layout is removed afterwards. */
-async function pushImage(dir, host, repo, spec, log) {
+export async function pushImage(dir, host, repo, spec, log) {
   const layout = join(dir, `layout-${repo}`);
   const t0 = performance.now();
   const image = await makeImage(layout, spec);
@@ -137,7 +137,7 @@ async function pushImage(dir, host, repo, spec, log) {
 
 // ---- running the tools ----
 
-function exec(cmd, args) {
+export function exec(cmd, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -160,7 +160,7 @@ const GNU_TIME = '/usr/bin/time';
  * `exec` plus the process's peak RSS in bytes: GNU time's %M (the child's ru_maxrss) where /usr/bin/time is GNU
  * time, else the last VmHWM read from /proc/<pid>/status every 5 ms (which can miss a peak in the last 5 ms).
  */
-async function execPeak(cmd, args, scratch) {
+export async function execPeak(cmd, args, scratch) {
   if (spawnSync(GNU_TIME, ['-f', '%M', '-o', '/dev/null', 'true']).status === 0) {
     const file = `${scratch}.time`;
     const res = await exec(GNU_TIME, ['-f', '%M', '-o', file, cmd, ...args]);

@@ -52,6 +52,8 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_MOTE_NO_SPACE: ExitCode.NoSpace,
   ERR_INVALID_REFERENCE: ExitCode.Usage,
   ERR_INVALID_DESTINATION: ExitCode.Usage,
+  ERR_INVALID_COPY_SOURCE: ExitCode.Usage,
+  ERR_SIGNED_IMAGE: ExitCode.Usage,
   ERR_INVALID_PLATFORM: ExitCode.Usage,
   ERR_REGISTRY_NOT_FOUND: ExitCode.NotFound,
   ERR_PLATFORM_NOT_FOUND: ExitCode.NotFound,

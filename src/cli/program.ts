@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCopy } from './commands/copy.js';
 import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
 import { registerImages } from './commands/images.js';
@@ -46,6 +47,7 @@ export function createProgram(shared: Shared): Command {
   registerVerify(program, shared);
   registerDu(program, shared);
   registerPull(program, shared);
+  registerCopy(program, shared);
   registerImages(program, shared);
   registerWarm(program, shared);
   registerLogin(program, shared);

@@ -36,18 +36,24 @@ export interface ResolvedPullOptions {
   deadlineMs: number | undefined;
 }
 
-export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
-  const platform = options.allPlatforms
-    ? undefined
-    : options.platform === undefined
-      ? hostPlatform()
-      : typeof options.platform === 'string'
-        ? parsePlatform(options.platform)
-        : parsePlatform(formatPlatform(options.platform));
-  const n = options.concurrency;
+/** The platform to pick from an index (checked), or undefined to keep the whole index. Default: the host's. */
+export function platformOption(all: boolean | undefined, platform: string | PlatformSpec | undefined): PlatformSpec | undefined {
+  if (all) return undefined;
+  if (platform === undefined) return hostPlatform();
+  return parsePlatform(typeof platform === 'string' ? platform : formatPlatform(platform));
+}
+
+/** `concurrency` checked (1 to MAX_CONCURRENCY), or the default. */
+export function concurrencyOption(n: number | undefined, what = 'concurrency'): number {
   if (n !== undefined && (!Number.isSafeInteger(n) || n < 1 || n > MAX_CONCURRENCY)) {
-    throw new InvalidArgumentError(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+    throw new InvalidArgumentError(`${what} must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${n}`);
   }
+  return n ?? DEFAULT_CONCURRENCY;
+}
+
+export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
+  const platform = platformOption(options.allPlatforms, options.platform);
+  const n = concurrencyOption(options.concurrency);
   if (options.placement !== undefined && options.placement !== 'link' && options.placement !== 'copy') {
     throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
   }
@@ -59,5 +65,5 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
   if (d !== undefined && (!Number.isSafeInteger(d) || d < 1 || d > MAX_DEADLINE_MS)) {
     throw new InvalidArgumentError(`pull: deadlineMs must be a whole number of milliseconds from 1 to ${MAX_DEADLINE_MS}, got ${String(d)}`);
   }
-  return { platform, concurrency: n ?? DEFAULT_CONCURRENCY, placement: options.placement ?? 'link', deadlineMs: d };
+  return { platform, concurrency: n, placement: options.placement ?? 'link', deadlineMs: d };
 }

@@ -10,6 +10,7 @@ import {
   RegistryRateLimitError,
   RegistryUnavailableError,
 } from '../errors.js';
+import { ErrorCategory } from '../../errors.js';
 import { MAX_ERROR_BODY_BYTES } from '../options.js';
 import { discard, readCapped, slowBodyPolicy } from './body.js';
 import { parseErrorBody } from './headers.js';
@@ -37,6 +38,8 @@ export async function errorFrom(s: Send, res: Response, hint?: string, attempts?
   if (status === 401 || status === 403) return new RegistryAuthError(message, details);
   if (status === 429) return new RegistryRateLimitError(message, details);
   if (status >= 500) return new RegistryUnavailableError(message, details);
+  // 405: the registry does not do this here (a push to a pull-through proxy, a read-only mirror): no retry helps.
+  if (status === 405) return new RegistryError('ERR_REGISTRY', message, { ...details, category: ErrorCategory.Unsupported });
   return new RegistryError('ERR_REGISTRY', message, details);
 }
 

@@ -21,8 +21,9 @@ import * as blobinfo from './cases/blobinfo.mjs';
 import * as descriptorCache from './cases/descriptor-cache.mjs';
 import * as pull from './cases/pull.mjs';
 import * as warm from './cases/warm.mjs';
+import * as serve from './cases/serve.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm, 13: serve };
 
 const SIZES = {
   full: {
@@ -53,6 +54,7 @@ const SIZES = {
     warmMemImages: 10,
     warmMemApiTags: 1000,
     warmDefaultRepos: 4,
+    serveLayerMiB: 50,
     rounds: 5,
   },
   quick: {
@@ -83,6 +85,7 @@ const SIZES = {
     warmMemImages: 10,
     warmMemApiTags: 1000,
     warmDefaultRepos: 1,
+    serveLayerMiB: 8,
     rounds: 1,
   },
 };

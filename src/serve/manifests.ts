@@ -6,7 +6,6 @@
  * `X-Mote-Stale: 1`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDigest } from '../digest/index.js';
 import type { MirrorContext, Target } from './context.js';
 import { SpecError, upstreamError } from './errors.js';
 import { MAX_TAGS_PAGE } from './options.js';
@@ -19,7 +18,8 @@ export async function serveManifest(c: MirrorContext, t: Target, ref: string, re
   let digest: string;
   let mediaType: string | undefined;
   let extra: Record<string, string> = {};
-  if (isDigest(ref)) {
+  if (ref.includes(':')) {
+    // A digest (validated by the router); a tag never has a ':'.
     digest = ref;
   } else {
     const record = c.tags.get(upstream.registry, repository, ref);

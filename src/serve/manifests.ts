@@ -24,7 +24,7 @@ export async function serveManifest(c: MirrorContext, t: Target, ref: string, re
   } else {
     const record = c.tags.get(upstream.registry, repository, ref);
     const fresh = record && (c.now() - record.checkedAt < c.tagMaxAgeMs || c.immutableTags.some((r) => r.test(ref)));
-    if (record && fresh && (await c.store.moteExists(record.digest))) {
+    if (record && fresh && (c.manifests.get(record.digest) !== undefined || (await c.store.moteExists(record.digest)))) {
       digest = record.digest;
       mediaType = record.mediaType;
     } else {
@@ -48,22 +48,27 @@ export async function serveManifest(c: MirrorContext, t: Target, ref: string, re
       }
     }
   }
-  let info = await c.store.find(digest);
-  if (!info) {
-    try {
-      await fetchManifest(c, t, digest);
-    } catch (err) {
-      c.metrics.upstreamErrors.inc({ route: 'manifest' });
-      throw upstreamError(err, 'MANIFEST_UNKNOWN');
+  let entry = c.manifests.get(digest);
+  if (!entry) {
+    let info = await c.store.find(digest);
+    if (!info) {
+      try {
+        await fetchManifest(c, t, digest);
+      } catch (err) {
+        c.metrics.upstreamErrors.inc({ route: 'manifest' });
+        throw upstreamError(err, 'MANIFEST_UNKNOWN');
+      }
+      info = await c.store.find(digest);
+      if (!info) throw new SpecError('MANIFEST_UNKNOWN', 'the manifest was evicted as it arrived; try again');
     }
-    info = await c.store.find(digest);
-    if (!info) throw new SpecError('MANIFEST_UNKNOWN', 'the manifest was evicted as it arrived; try again');
+    const stored = info.mediaType && info.mediaType !== 'application/octet-stream' ? info.mediaType : (mediaType ?? info.mediaType);
+    entry = { bytes: await c.store.get(digest), mediaType: stored };
+    c.manifests.set(digest, entry.bytes, entry.mediaType);
   }
-  const type = info.mediaType && info.mediaType !== 'application/octet-stream' ? info.mediaType : (mediaType ?? info.mediaType);
+  const { bytes, mediaType: type } = entry;
   if (!acceptable(req.headers.accept, type)) {
     throw new SpecError('MANIFEST_UNKNOWN', `the manifest is ${type}, which the Accept header does not list`, { accept: String(req.headers.accept).slice(0, 200) });
   }
-  const bytes = await c.store.get(digest);
   res.writeHead(200, { 'content-type': type, 'docker-content-digest': digest, etag: `"${digest}"`, 'content-length': bytes.length, ...extra });
   res.end(t.head ? undefined : bytes);
 }

@@ -8,11 +8,11 @@ import { isDigest } from '../digest/index.js';
 import { isValidRepository, isValidTag } from '../oci/names.js';
 import { Htpasswd } from './auth.js';
 import { serveBlob } from './blobs.js';
-import type { MirrorContext, Target } from './context.js';
+import { ManifestMemo, type MirrorContext, type Target } from './context.js';
 import { SpecError, sendError } from './errors.js';
 import { serveManifest, serveTags } from './manifests.js';
 import { ServeMetrics } from './metrics.js';
-import { DEFAULT_TAG_MAX_AGE_MS, type MirrorOptions } from './options.js';
+import { DEFAULT_TAG_MAX_AGE_MS, MANIFEST_MEMO_BYTES, type MirrorOptions } from './options.js';
 import { TagRecords, globToRegExp } from './tags.js';
 import { Upstreams } from './upstream.js';
 
@@ -39,6 +39,7 @@ export function createMirror(o: MirrorOptions): Mirror {
     now: o.now ?? Date.now,
     caches: new WeakMap(),
     downloads: new Map(),
+    manifests: new ManifestMemo(MANIFEST_MEMO_BYTES),
   };
   const auth = o.htpasswd !== undefined ? new Htpasswd(o.htpasswd) : undefined;
   let active = 0;

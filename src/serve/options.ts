@@ -26,6 +26,8 @@ export const LOW_WATERMARK = 0.85;
  * before it is served stale (the client's own defaults, 5 attempts up to 10 s apart, suit a one-off pull).
  */
 export const UPSTREAM_RETRY = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500 } as const;
+/** Manifest bytes kept in memory (most recently served first out last). */
+export const MANIFEST_MEMO_BYTES = 32 << 20;
 /** `tags/list?n=` larger than this is clamped. */
 export const MAX_TAGS_PAGE = 10_000;
 /** A `Range` header longer than this is refused before parsing. */

@@ -16,6 +16,8 @@ export interface MirrorServerOptions extends MirrorOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Size cap of the store in bytes: pruned (least recently used first) from the high to the low watermark. */
   maxSize?: number;
+  /** How often the size cap is checked; default {@link PRUNE_INTERVAL_MS}. */
+  pruneIntervalMs?: number;
   /** Called when a background prune fails (the server goes on). */
   onPruneError?: (err: unknown) => void;
 }
@@ -54,7 +56,7 @@ export async function startMirrorServer(o: MirrorServerOptions): Promise<MirrorS
       pruning = false;
     }
   };
-  const timer = o.maxSize !== undefined ? setInterval(() => void prune(), PRUNE_INTERVAL_MS) : undefined;
+  const timer = o.maxSize !== undefined ? setInterval(() => void prune(), o.pruneIntervalMs ?? PRUNE_INTERVAL_MS) : undefined;
   timer?.unref();
   void prune();
   const a = server.address() as AddressInfo;

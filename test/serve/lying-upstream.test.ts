@@ -84,6 +84,7 @@ describe('mote serve against a lying or broken upstream (FAKE upstream)', () => 
   const vanish = crypto.randomBytes(2 << 20);
   const slow = crypto.randomBytes(4 << 20);
   const fresh = crypto.randomBytes(8 << 20);
+  const stuck = crypto.randomBytes(2 << 20);
   let fake: Fake;
   let tmp: { dir: string; cleanup: () => void };
   let store: FileMoteCache;
@@ -99,6 +100,7 @@ describe('mote serve against a lying or broken upstream (FAKE upstream)', () => 
         [digestOf(vanish), { content: vanish, mode: 'vanish' as Mode }],
         [digestOf(slow), { content: slow, mode: 'gated' as Mode }],
         [digestOf(fresh), { content: fresh, mode: 'honest' as Mode }],
+        [digestOf(stuck), { content: stuck, mode: 'gated' as Mode }],
       ]),
     );
     store = new FileMoteCache(path.join(tmp.dir, 'cache'));
@@ -173,4 +175,18 @@ describe('mote serve against a lying or broken upstream (FAKE upstream)', () => 
     expect(fs.readFileSync(blobFile(digestOf(fresh))).equals(fresh)).toBe(true);
     expect(fake.gets.get(digestOf(fresh))).toBe(1);
   }, 120_000);
+
+  it('close() with a response in flight: stops accepting, cuts what is left at the deadline, resolves', async () => {
+    const d = digestOf(stuck); // its upstream never sends the second half
+    let started!: () => void;
+    const first = new Promise<void>((r) => (started = r));
+    const client = pull(`${mirror.url}/v2/x/y/blobs/${d}`, () => started());
+    await first;
+    const t0 = Date.now();
+    await mirror.close(300);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(await client).toEqual({ bytes: expect.any(Number), failed: true });
+    await expect(fetch(`${mirror.url}/v2/`)).rejects.toThrow();
+    fake.open(d);
+  }, 30_000);
 });

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry } from '../registry.mjs';
@@ -118,7 +119,7 @@ async function manifestP99(base) {
     }),
   );
   lat.sort((a, b) => a - b);
-  return lat[Math.floor(lat.length * 0.99)];
+  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)] };
 }
 
 /** Upstream blob bytes served since `from` (its access log: successful blob GETs, weighed by each blob's size). */
@@ -169,9 +170,9 @@ export async function run({ lib, tmp, log, sizes: all }) {
       const cold = await manyClients(base, image);
       const up = upstreamBlobBytes(upstream.logPath, sizes, from);
       const warm = await manyClients(base, image);
-      const p99 = await manifestP99(base);
+      const { p50, p99 } = await manifestP99(base);
       res[name] = { cold, ratio: up / blobBytes, warm, p99 };
-      log(`  ${name}: cold ${fmtNum(cold.ms)} ms, upstream ${fmtNum(up / blobBytes, 2)}× the blobs; warm ${fmtNum((warm.bytes / MiB) / (warm.ms / 1000))} MiB/s; manifest p99 ${fmtNum(p99, 2)} ms`);
+      log(`  ${name}: cold ${fmtNum(cold.ms)} ms, upstream ${fmtNum(up / blobBytes, 2)}× the blobs; warm ${fmtNum((warm.bytes / MiB) / (warm.ms / 1000))} MiB/s; manifest p50 ${fmtNum(p50, 2)} ms, p99 ${fmtNum(p99, 2)} ms; load average ${os.loadavg()[0].toFixed(1)}`);
     }
     const rss = peakRss(mote.pid);
     const m = res.mote;

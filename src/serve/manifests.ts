@@ -116,7 +116,8 @@ export async function serveTags(c: MirrorContext, t: Target, url: { searchParams
   const more = n !== undefined && page.length > n;
   if (n !== undefined) page = page.slice(0, n);
   const headers: Record<string, string | number> = { 'content-type': 'application/json', ...extra };
-  if (more) headers.link = `</v2/${t.name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`;
+  const ns = url.searchParams.get('ns');
+  if (more) headers.link = `</v2/${t.name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}${ns !== null ? `&ns=${encodeURIComponent(ns)}` : ''}>; rel="next"`;
   const body = `${JSON.stringify({ name: t.name, tags: page })}\n`;
   headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(200, headers);

@@ -22,8 +22,9 @@ import * as descriptorCache from './cases/descriptor-cache.mjs';
 import * as pull from './cases/pull.mjs';
 import * as warm from './cases/warm.mjs';
 import * as copyCase from './cases/copy.mjs';
+import * as serve from './cases/serve.mjs';
 
-const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm, 12: copyCase };
+const CASES = { 1: streamPut, 2: streamRead, 3: smallPut, 4: smallRead, 5: exists, 6: prune, 7: verify, 8: blobinfo, 9: descriptorCache, 10: pull, 11: warm, 12: copyCase, 13: serve };
 
 const SIZES = {
   full: {
@@ -56,6 +57,7 @@ const SIZES = {
     warmDefaultRepos: 4,
     copyLayers: 4,
     copyLayerMiB: 50,
+    serveLayerMiB: 50,
     rounds: 5,
   },
   quick: {
@@ -88,6 +90,7 @@ const SIZES = {
     warmDefaultRepos: 1,
     copyLayers: 4,
     copyLayerMiB: 8,
+    serveLayerMiB: 8,
     rounds: 1,
   },
 };

@@ -145,6 +145,11 @@ describe.skipIf(reason)('examples against a real registry (REGISTRY=host:port)',
     expect(out).toMatch(/^sha256:[0-9a-f]{64} 1024 true\n$/);
   });
 
+  it('serve-mirror.mjs (docs/serve.md): a manifest and a layer through createMirror, the layer then cached', async () => {
+    const out = await example('serve-mirror.mjs', { REGISTRY: registry.host });
+    expect(out).toMatch(/^sha256:[0-9a-f]{64} 1024 true\n$/);
+  });
+
   it('images.mjs (docs/images.md): image facts, the latest tag by semver, a warmer cycle', async () => {
     const out = await example('images.mjs', { REGISTRY: registry.host });
     expect(out.split('\n')[0]).toMatch(/^sha256:[0-9a-f]{64} 2024-03-01T00:00:00\.000Z v1\.10\.0$/);

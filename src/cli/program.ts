@@ -10,6 +10,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
+import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
 import { registerVersion, VERSION_REQUESTED } from './commands/version.js';
 import { registerWarm } from './commands/warm.js';
@@ -50,6 +51,7 @@ export function createProgram(shared: Shared): Command {
   registerCopy(program, shared);
   registerImages(program, shared);
   registerWarm(program, shared);
+  registerServe(program, shared);
   registerLogin(program, shared);
   registerLogout(program, shared);
   registerVersion(program, shared);

@@ -8,7 +8,7 @@
  *   await cache.fetch(digest);                 // present locally once this resolves
  *   const stream = await cache.moteReader(d);  // fetched on a miss, then read from the local store
  */
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { InvalidArgumentError } from '../../errors.js';
 import { registeredStore } from '../file/context.js';
 import type { MoteCache, MoteProvider } from '../roles.js';
@@ -24,6 +24,7 @@ import type {
   VerifyResult,
 } from '../types.js';
 import { PullThroughReads, type FetchOptions } from './reads.js';
+import { readGrowing } from './growing.js';
 import type { FetchProgress } from './types.js';
 
 export interface PullThroughCacheOptions {
@@ -61,6 +62,19 @@ export class PullThroughCache implements MoteCache {
   /** Makes the mote present in the local store (downloading it once, whoever else asks); see `PullThroughReads.fetch`. */
   fetch(digest: string, options?: FetchOptions): Promise<void> {
     return this.#reads.fetch(digest, options);
+  }
+
+  /**
+   * The mote's bytes as they are downloaded (see growing.ts): starts the fetch or joins the one running (in this
+   * process or another), and streams from the growing partial without waiting for the end. The stream errors
+   * before its last byte if the download fails or the bytes it delivered do not hash to `digest`. `size` must be
+   * the mote's size (a HEAD of the source). The download goes on for others when this stream is destroyed.
+   */
+  growingReader(digest: string, size: number, options: FetchOptions & { pollMs?: number } = {}): Readable {
+    const done = this.fetch(digest, { ...options, size, signal: undefined });
+    done.catch(() => {}); // reported through the stream
+    const { pollMs = 20, signal } = options;
+    return Readable.from(readGrowing(this.#reads.ctx.paths, digest, size, done, { pollMs, signal }), { objectMode: false });
   }
 
   // The read role: local first, fetched on a miss.

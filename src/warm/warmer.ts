@@ -39,6 +39,8 @@ export interface WarmerOptions {
   pollIntervalMs?: number;
   /** Repositories refreshed at once (default 2); each refresh has its own request concurrency. */
   concurrency?: number;
+  /** HEADs and GETs at once within one repository's refresh (default 4, `DEFAULT_REFRESH_CONCURRENCY`). */
+  requestConcurrency?: number;
   /** A fraction of the poll interval by which each repository's due time is moved at random (default 0.1). */
   jitter?: number;
   now?: () => number;
@@ -94,6 +96,9 @@ export class Warmer {
     if (!(Number.isSafeInteger(this.#pollMs) && this.#pollMs >= MIN_POLL_MS)) throw new InvalidArgumentError(`the poll interval must be at least ${MIN_POLL_MS} ms, got ${String(o.pollIntervalMs)}`);
     this.#leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(Number.isSafeInteger(this.#leaseMs) && this.#leaseMs >= 1000)) throw new InvalidArgumentError(`leaseMs must be at least 1000, got ${String(o.leaseMs)}`);
+    for (const [what, n] of [['concurrency', o.concurrency], ['requestConcurrency', o.requestConcurrency]] as const) {
+      if (n !== undefined && !(Number.isSafeInteger(n) && n >= 1 && n <= 256)) throw new InvalidArgumentError(`${what} must be an integer from 1 to 256, got ${String(n)}`);
+    }
     for (const name of byName.keys()) this.#spread.set(name, (Math.random() * 2 - 1) * jitter);
   }
 
@@ -166,6 +171,7 @@ export class Warmer {
         ...(this.#o.now && { now: this.#o.now }),
         ...(this.#o.tagFilter && { tagFilter: this.#o.tagFilter }),
         ...(this.#o.facts !== undefined && { facts: this.#o.facts }),
+        ...(this.#o.requestConcurrency !== undefined && { concurrency: this.#o.requestConcurrency }),
         ...(this.#o.onChange && { onChange: this.#o.onChange }),
         ...(this.#o.onRequest && { onRequest: this.#o.onRequest }),
       });

@@ -68,28 +68,66 @@ describe.skipIf(reason)('the warmer’s own costs', () => {
   });
 
   it('HEADs share connections: 12 tags resolved over at most a few', async () => {
-    const [host, port] = registry.host.split(':') as [string, string];
-    let connections = 0;
-    const relay = net.createServer((down) => {
-      connections++;
-      const up = net.connect(Number(port), host);
-      down.pipe(up).pipe(down);
-      const end = () => (down.destroy(), up.destroy());
-      down.on('error', end).on('close', end);
-      up.on('error', end).on('close', end);
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    const relayHost = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+    const relay = await startRelay(registry.host);
     const c = new RegistryClient({ credentials: false });
     try {
       const heads = [];
-      for (let i = 0; i < 12; i++) heads.push((await c.headManifest({ registry: relayHost, repository: 'team/economy' }, `v${i}`)).digest);
+      for (let i = 0; i < 12; i++) heads.push((await c.headManifest({ registry: relay.host, repository: 'team/economy' }, `v${i}`)).digest);
       expect(new Set(heads).size).toBe(12);
       // One for the /v2/ probe at most, one for the HEADs; undici's default closed after each: 12+.
-      expect(connections).toBeLessThanOrEqual(3);
+      expect(relay.connections()).toBeLessThanOrEqual(3);
     } finally {
       await c.close();
-      await new Promise((r) => relay.close(r));
+      await relay.close();
+    }
+  });
+
+  it('requestConcurrency bounds the requests of one refresh (1: one connection does every HEAD); out of range is refused', async () => {
+    expect(() => new Warmer({ client, store: new KvImageMetadataStore(new MemoryKeyValueStore()), repositories: ['x.io/a/b'], requestConcurrency: 0 })).toThrow(/requestConcurrency/);
+    const relay = await startRelay(registry.host);
+    const c = new RegistryClient({ credentials: false });
+    try {
+      const w = new Warmer({ client: c, store: new KvImageMetadataStore(new MemoryKeyValueStore()), repositories: [`${relay.host}/team/economy`], requestConcurrency: 1, facts: false });
+      const before = relay.connections();
+      const report = await w.cycle();
+      expect(report.refreshed).toHaveLength(1);
+      expect(report.tagsKnown).toBe(12);
+      // The tag list and 12 HEADs, one at a time: one connection (the default, 4 at once, opens up to 4).
+      expect(relay.connections() - before).toBeLessThanOrEqual(2);
+      expect(relay.maxOpen()).toBeLessThanOrEqual(2);
+    } finally {
+      await c.close();
+      await relay.close();
     }
   });
 });
+
+/** A TCP relay to `target` counting connections (all, and most open at once). */
+async function startRelay(target: string) {
+  const [host, port] = target.split(':') as [string, string];
+  let connections = 0;
+  let open = 0;
+  let maxOpen = 0;
+  const relay = net.createServer((down) => {
+    connections++;
+    maxOpen = Math.max(maxOpen, ++open);
+    const up = net.connect(Number(port), host);
+    down.pipe(up).pipe(down);
+    let closed = false;
+    const end = () => {
+      if (!closed) open--;
+      closed = true;
+      down.destroy();
+      up.destroy();
+    };
+    down.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return {
+    host: `127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
+    connections: () => connections,
+    maxOpen: () => maxOpen,
+    close: () => new Promise((r) => relay.close(r)),
+  };
+}

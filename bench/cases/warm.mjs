@@ -466,7 +466,7 @@ export async function run({ tmp, rounds, log, sizes: all }) {
       }),
     ];
     const details = [
-      `  - setup: ${setup} (burst ${s.burst}, 429 with Retry-After when empty), SQLite metadata store, Warmer concurrency ${s.repos} (every repository at once; the refresh's request concurrency its default, 4), client rate limit ${s.rate} req/s with burst ${s.clientBurst}; minimum ${fmtNum(minTotal)} requests (${kindsText(minimum)})`,
+      `  - setup: ${setup} (burst ${s.burst}, 429 with Retry-After when empty), SQLite metadata store, Warmer concurrency ${s.repos} (every repository at once; the refresh's request concurrency is its default, 4), client rate limit ${s.rate} req/s with burst ${s.clientBurst}; minimum ${fmtNum(minTotal)} requests (${kindsText(minimum)})`,
       ...results.map(
         (x, i) =>
           `  - round ${i + 1}: tag lists stored by ${x.listed.toFixed(2)} s (median ${x.listedMedian.toFixed(2)} s), full metadata ${x.full.toFixed(1)} s, cycle ${x.cycle.toFixed(1)} s;` +

@@ -3,7 +3,7 @@
  * This module loads the registry client and tar-stream only when a pull runs.
  */
 export { pull, defaultPullCacheDir } from './pull.js';
-export type { PullOptions, PullResult, PullProgressEvent, PullBlobKind, PulledManifest, BlobSourceKind } from './types.js';
+export type { PullOptions, PullResult, PullProgressEvent, PullBlobKind, PulledManifest, PullWarning, BlobSourceKind } from './types.js';
 export {
   parseDestination,
   formatDestination,

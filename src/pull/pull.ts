@@ -18,6 +18,7 @@ import { formatDestination, normalizeDestination, parseDestination, type PullDes
 import { fetchBlobs } from './blobs.js';
 import { resolvePullOptions, type ResolvedPullOptions } from './options.js';
 import { deadlineError, deadlineSignal } from './deadline.js';
+import { platformMismatch } from './platform-check.js';
 import { resolveImage } from './resolve.js';
 import { openSession } from './session.js';
 import type { PullOptions, PullResult } from './types.js';
@@ -86,9 +87,16 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
       bytesFromRegistry,
       bytesFromCache: Math.max(0, distinct - bytesFromRegistry),
       skipped,
+      warnings: [],
       tracker: { total: s.tracker.total, deduplicated: s.tracker.deduplicated, count: s.tracker.count },
     };
     if (image.platform !== undefined) result.platform = image.platform;
+    // Asked for a platform, got an image that has only one: say so when it is another (containers/image does).
+    const single = image.topKind === 'manifest' ? image.manifests[0] : undefined;
+    if (options.platform !== undefined && platform && single) {
+      const warning = platformMismatch(platform, single.doc.config, s.lease.pathOf(single.doc.config.digest));
+      if (warning) result.warnings.push(warning);
+    }
     failed = false;
     return result;
   } finally {

@@ -58,6 +58,13 @@ export interface PullOptions {
   onProgress?: (event: PullProgressEvent) => void;
 }
 
+/** Something the pull did that the caller may not have expected; the pull itself succeeded. */
+export interface PullWarning {
+  /** Stable: `MOTE_PLATFORM_MISMATCH` (a single-platform image for another platform than the one asked for). */
+  code: string;
+  message: string;
+}
+
 /** An image manifest the pull wrote. */
 export interface PulledManifest {
   digest: string;
@@ -91,6 +98,8 @@ export interface PullResult {
    * live elsewhere by design and must not be redistributed (skopeo does the same).
    */
   skipped: Descriptor[];
+  /** What the caller should hear about (empty when nothing): the CLI prints each as a warning. */
+  warnings: PullWarning[];
   /** `BytesTracker` over every descriptor of the image: `total` counts repeats, `deduplicated` each digest once. */
   tracker: { total: number; deduplicated: number; count: number };
 }

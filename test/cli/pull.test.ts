@@ -172,6 +172,30 @@ describe.skipIf(reason)('mote pull', () => {
     expect(fs.existsSync(none)).toBe(false);
   });
 
+  it('--platform for a single-platform image of another platform pulls it with a warning (as skopeo does); a matching one says nothing', async () => {
+    const cache = fresh('cache');
+    const text = await mote(['pull', `${registry.host}/team/other:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--platform', 'linux/arm64']);
+    expect(text.code, text.err).toBe(0);
+    expect(text.err).toMatch(/^mote: warning: MOTE_PLATFORM_MISMATCH: .*linux\/amd64.*linux\/arm64/m);
+    const json = await mote(['pull', `${registry.host}/team/other:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--platform', 'windows/amd64', '--json']);
+    expect(json.code, json.err).toBe(0);
+    const warnings = (JSON.parse(json.out) as { warnings: { code: string; message: string }[] }).warnings;
+    expect(warnings.map((w) => w.code)).toEqual(['MOTE_PLATFORM_MISMATCH']);
+    expect(warnings[0]!.message).toContain('windows/amd64');
+    // stderr stays JSON lines in --json mode.
+    const lines = json.err.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { warning: { code: string } }).warning.code)).toEqual(['MOTE_PLATFORM_MISMATCH']);
+    for (const platform of ['linux/amd64', 'linux/x86_64']) {
+      const same = await mote(['pull', `${registry.host}/team/other:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--platform', platform, '--json']);
+      expect(same.code, same.err).toBe(0);
+      expect(same.err).toBe('');
+      expect(JSON.parse(same.out)).toMatchObject({ warnings: [] });
+    }
+    // Without --platform the host's platform is a default, not a request: no warning whatever the host.
+    const plain = await mote(['pull', `${registry.host}/team/other:v1`, '--to', `oci:${fresh('layout')}`, '--cache', cache, '--json']);
+    expect(JSON.parse(plain.out)).toMatchObject({ warnings: [] });
+  });
+
   it('oci-archive: skopeo inspects it, and a second image added keeps the first', async () => {
     const cache = fresh('cache');
     const file = path.join(fresh('dir'), 'out.tar');

@@ -86,6 +86,8 @@ export function registerPull(program: Command, shared: Shared): void {
         progress?.stop();
       }
       const elapsedMs = Math.round(performance.now() - started);
+      // On stderr, in the mode's format (a JSON line in --json mode; the result document lists them too).
+      for (const w of result.warnings) ctx.out.warning(Object.assign(new Error(w.message), { code: w.code, name: 'Warning' }));
       ctx.out.result({ ...result, elapsedMs }, () => summary(result, elapsedMs));
     });
 }

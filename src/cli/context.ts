@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { FileMoteCache, FileMoteCacheOptions } from '../store/index.js';
+import { debugLog, type DebugLog } from './debug.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
 import { cacheAccessError } from './fs-errors.js';
@@ -9,6 +10,7 @@ export interface GlobalOptions {
   cache?: string;
   json?: boolean;
   quiet?: boolean;
+  debug?: boolean;
 }
 
 /** What the program hands every command besides its parsed arguments. */
@@ -24,8 +26,13 @@ export interface CommandContext {
   signal: AbortSignal;
   json: boolean;
   quiet: boolean;
-  /** Whether progress bars can be drawn at all (stderr is a terminal). */
+  /**
+   * Whether progress bars can be drawn: stderr is a terminal, and `--debug` is off (its lines would tear the bars;
+   * progress is then the plain lines a log gets).
+   */
   stderrIsTTY: boolean;
+  /** `--debug`'s log of registry events, when asked for: give it to every registry client as `onEvent`. */
+  debug: DebugLog | undefined;
 }
 
 export function commandContext(command: Command, shared: Shared): CommandContext {
@@ -38,7 +45,8 @@ export function commandContext(command: Command, shared: Shared): CommandContext
     signal: shared.signal,
     json,
     quiet,
-    stderrIsTTY: process.stderr.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true && globals.debug !== true,
+    debug: debugLog(globals.debug === true, json),
   };
 }
 

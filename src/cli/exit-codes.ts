@@ -9,15 +9,18 @@ import { CommanderError } from 'commander';
  * | 1    | any other failure (I/O errors, bugs); the filesystem refused access (ERR_MOTE_ACCESS_DENIED:  |
  * |      | an unreadable input file, a write to a cache this user may only read)                        |
  * | 2    | usage: unknown command or flag, missing argument, bad digest, size, algorithm, reference,    |
- * |      | destination or platform, an unparsable credentials file; a file named on the command line    |
+ * |      | destination or platform, an unparsable credentials file, a credential helper that is not     |
+ * |      | installed (ERR_CREDENTIAL_HELPER_NOT_FOUND); a file named on the command line                |
  * |      | that does not exist (ERR_MOTE_NO_SUCH_FILE); a cache path that cannot hold a cache (a file)  |
  * | 3    | not found: the mote is not in the cache; the registry has no such repository, tag or blob;   |
- * |      | the image index has no manifest for the platform                                             |
+ * |      | the image index has no manifest for the platform; `logout` / `login --get-login` of a        |
+ * |      | registry with no stored credentials (ERR_NOT_LOGGED_IN)                                      |
  * | 4    | integrity: digest or size mismatch (`put`, `get --verify`, a registry sending wrong bytes),  |
  * |      | `verify` found corrupt motes, a registry breaking the protocol, an invalid manifest or       |
  * |      | descriptor, an unsafe `oci-archive`                                                          |
  * | 5    | no space left on the device holding the cache, or a pull's destination                       |
- * | 6    | the registry refused the credentials or denied access                                        |
+ * | 6    | the registry refused the credentials or denied access; a credential helper failed, timed out |
+ * |      | or answered nonsense (ERR_CREDENTIAL_HELPER): no credentials could be had                    |
  * | 7    | the registry is unreachable, unavailable, rate limiting us, too slow (under the minimum      |
  * |      | transfer rate), needs an insecure connection that was not allowed; `pull --timeout` passed   |
  * | 130  | interrupted (SIGINT); a second SIGINT exits at once                                          |
@@ -65,6 +68,9 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   ERR_UNSAFE_ARCHIVE: ExitCode.Integrity,
   ERR_REGISTRY_AUTH: ExitCode.RegistryAuth,
   ERR_INVALID_CREDENTIALS: ExitCode.Usage,
+  ERR_CREDENTIAL_HELPER_NOT_FOUND: ExitCode.Usage,
+  ERR_CREDENTIAL_HELPER: ExitCode.RegistryAuth,
+  ERR_NOT_LOGGED_IN: ExitCode.NotFound,
   ERR_REGISTRY_UNAVAILABLE: ExitCode.RegistryUnavailable,
   ERR_REGISTRY_RATE_LIMITED: ExitCode.RegistryUnavailable,
   ERR_REGISTRY_TOO_SLOW: ExitCode.RegistryUnavailable,

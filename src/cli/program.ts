@@ -28,16 +28,17 @@ export function createProgram(shared: Shared): Command {
     .option('--cache <dir>', 'cache directory (default: $MOTE_CACHE_DIR, else $XDG_CACHE_HOME/motecache, else ~/.cache/motecache)')
     .option('--json', 'machine-readable output: one JSON document on stdout; errors as {"error":{code,message}}, warnings as {"warning":{...}} lines on stderr')
     .option('-q, --quiet', 'no progress bars or notes on stderr')
+    .option('--debug', 'trace every registry request (method, URL without secrets, status, time), retry and credential lookup on stderr')
     .exitOverride()
     // Errors are reported by run(), in the format --json asks for; help and version still print as usual.
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size), 3 not found,\n' +
+      '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size, unusable credentials config), 3 not found,\n' +
         '4 integrity (digest/size mismatch, corrupt blobs found by verify), 5 no space,\n' +
-        '6 registry refused credentials or access, 7 registry unreachable, unavailable, rate limited or too slow\n' +
-        '(or pull --timeout passed), 130 interrupted.',
+        '6 registry refused credentials or access (or a credential helper failed), 7 registry unreachable, unavailable,\n' +
+        'rate limited or too slow (or pull --timeout passed), 130 interrupted.',
     );
   registerPut(program, shared);
   registerGet(program, shared);

@@ -1,5 +1,6 @@
 /** The registry options every command that may contact a registry takes (`pull`, `tags`, `inspect`, `latest`, `warm`). */
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
+import type { DebugLog } from './debug.js';
 
 export interface RegistryCliOptions {
   insecure?: string[];
@@ -23,7 +24,14 @@ export function addRegistryOptions(command: Command): Command {
     .option('--authfile <file>', 'credentials file (Docker config.json or containers auth.json format)');
 }
 
-/** The client options for what the user gave (the registry layer is loaded by the caller, on demand). */
-export function clientOptions(opts: RegistryCliOptions): { insecure?: string[]; authFile?: string } {
-  return { ...(opts.insecure && { insecure: opts.insecure }), ...(opts.authfile !== undefined && { authFile: opts.authfile }) };
+/**
+ * The client options for what the user gave (the registry layer is loaded by the caller, on demand); `debug` is
+ * the command's `--debug` log (`CommandContext.debug`), given to the client as its event listener.
+ */
+export function clientOptions(opts: RegistryCliOptions, debug?: DebugLog): { insecure?: string[]; authFile?: string; onEvent?: DebugLog } {
+  return {
+    ...(opts.insecure && { insecure: opts.insecure }),
+    ...(opts.authfile !== undefined && { authFile: opts.authfile }),
+    ...(debug && { onEvent: debug }),
+  };
 }

@@ -59,6 +59,7 @@ export async function openCopySession(options: CopyOptions, needsClient: boolean
       client = new RegistryClient({
         ...(options.insecure && { insecure: options.insecure }),
         ...(options.authFile !== undefined && { authFile: options.authFile }),
+        ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
       });
     }
     await local.initialize();

@@ -2,6 +2,7 @@
 import type { PlatformSpec } from '../oci/platform.js';
 import type { PullProgressEvent } from '../pull/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import type { RegistryEvent } from '../registry/types.js';
 import type { FileMoteCache } from '../store/file-cache.js';
 
 /**
@@ -30,6 +31,11 @@ export interface CopyOptions {
   client?: RegistryClient;
   insecure?: readonly string[];
   authFile?: string;
+  /**
+   * Events of the registry client made here (each response with its redacted URL, status and time; retries; rate
+   * limits; where credentials came from): for tracing, as `mote --debug` does. Must not throw (it is isolated).
+   */
+  onRegistryEvent?: (event: RegistryEvent) => void;
   /** Copy every platform of an index (skopeo's `--all`). Default: the host's platform only. */
   all?: boolean;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */

@@ -73,6 +73,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
       client = new RegistryClient({
         ...(options.insecure && { insecure: options.insecure }),
         ...(options.authFile !== undefined && { authFile: options.authFile }),
+        ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
       });
     }
     await local.initialize();

@@ -2,6 +2,7 @@
 import type { Descriptor } from '../oci/descriptor.js';
 import type { PlatformSpec } from '../oci/platform.js';
 import type { RegistryClient } from '../registry/client.js';
+import type { RegistryEvent } from '../registry/types.js';
 import type { FileMoteCache } from '../store/file-cache.js';
 import type { BlobPlacement } from './destination/blob-source.js';
 
@@ -37,6 +38,11 @@ export interface PullOptions {
    * any request: missing, unreadable or malformed is an `InvalidCredentialsError`.
    */
   authFile?: string;
+  /**
+   * Events of the registry client made here (each response with its redacted URL, status and time; retries; rate
+   * limits; where credentials came from): for tracing, as `mote --debug` does. Must not throw (it is isolated).
+   */
+  onRegistryEvent?: (event: RegistryEvent) => void;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */
   platform?: string | PlatformSpec;
   /** Keep the whole index and pull every manifest in it (the platform is then ignored). */

@@ -27,6 +27,7 @@ import { Transport } from './transport/request.js';
 import { resolveRetryOptions } from './transport/retry.js';
 import type {
   BlobResponse,
+  Credential,
   CredentialSource,
   FetchedManifest,
   RegistryClientOptions,
@@ -51,19 +52,35 @@ export class RegistryClient {
       throw new InvalidArgumentError('RegistryClient: give either credentials or authFile, not both (one of them would be ignored)');
     }
     let credentials: CredentialSource | undefined;
+    let files: FileCredentialSource | undefined;
     if (o.credentials === false) credentials = undefined;
     else if (o.credentials !== undefined) credentials = o.credentials;
     else {
-      const files = new FileCredentialSource({ authFile: o.authFile });
+      files = new FileCredentialSource({ authFile: o.authFile });
       // A file the caller named is read now: missing, unreadable or malformed is their error, found before any
       // request, not only once some registry happens to ask for credentials (or never, for anonymous pulls).
       if (o.authFile !== undefined) files.check();
       credentials = files;
     }
-    const auth = new Authenticator(
-      (args) => fetchToken(this.#transport, args),
-      async (registry, repository) => credentials?.get(registry, repository),
-    );
+    // Where credentials came from is what a user debugging a 401 needs ("which file? which helper?"), never the
+    // secret; said when it changes (a Basic-auth registry looks them up for every request).
+    const told = new Map<string, string>();
+    const tell = (registry: string, source: string | undefined): void => {
+      if (told.get(registry) === (source ?? '')) return;
+      told.set(registry, source ?? '');
+      emit({ type: 'credential', registry, ...(source !== undefined && { source }) });
+    };
+    const lookup = async (registry: string, repository: string | undefined): Promise<Credential | undefined> => {
+      if (!files) {
+        const credential = await credentials?.get(registry, repository);
+        tell(registry, credential && 'the credentials given to the client');
+        return credential;
+      }
+      const found = await files.find(registry, repository);
+      tell(registry, found && (found.helper ? `${found.helper} (named in ${found.file})` : found.file));
+      return found?.credential;
+    };
+    const auth = new Authenticator((args) => fetchToken(this.#transport, args), lookup);
     this.#origins = new Origins({ insecure, timeoutMs: o.timeoutMs, connections: o.connections });
     this.#transport = new Transport({
       origins: this.#origins,

@@ -40,7 +40,13 @@ export interface BlobResponse {
 export type RegistryEvent =
   | { type: 'response'; method: string; url: string; status: number; attempt: number; durationMs: number }
   | { type: 'retry'; method: string; url: string; attempt: number; delayMs: number; reason: string }
-  | { type: 'rate-limit'; host: string; requestsPerSecond: number };
+  | { type: 'rate-limit'; host: string; requestsPerSecond: number }
+  /**
+   * A credential lookup for `registry` (after it asked for authentication): `source` is where the credential came
+   * from (an auth file, or `docker-credential-<name>` and the file naming it), absent when there is none
+   * (anonymous). Never the credential itself.
+   */
+  | { type: 'credential'; registry: string; source?: string };
 
 export interface RetryOptions {
   /** Attempts per request including the first. Default 5. */

@@ -115,11 +115,11 @@ describe.skipIf(reason)('mote login / logout against a registry with Basic auth'
     expect(logout).toMatchObject({ code: 0, out: `Removed login credentials for ${reg.host}\n` });
     expect(readJson(file).auths).toEqual({ 'other.example': { auth: b64('o:p') } });
     const twice = await mote(['logout', reg.host, '--json'], env);
-    expect(twice.code).toBe(1);
+    expect(twice.code).toBe(3); // not found: nothing stored for it
     expect(JSON.parse(twice.err)).toMatchObject({ error: { code: 'ERR_NOT_LOGGED_IN' } });
     expect((await pull(env)).code).toBe(6);
     const nobody = await mote(['login', '--get-login', reg.host], env);
-    expect(nobody.code).toBe(1);
+    expect(nobody.code).toBe(3);
     expect(nobody.err).toContain('ERR_NOT_LOGGED_IN');
     noSecrets(login, who, again, pulled, logout, twice, nobody);
   });
@@ -192,7 +192,7 @@ describe.skipIf(reason)('mote login / logout against a registry with Basic auth'
     expect(r.code, r.err).toBe(0);
     // logout changes the containers file only, and says where the credentials still come from.
     const out = await mote(['logout', reg.host], env);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(3);
     expect(out.err).toContain(path.join(env.HOME, '.docker', 'config.json'));
     noSecrets(r, out);
   });
@@ -226,13 +226,41 @@ describe.skipIf(reason)('mote login / logout against a registry with Basic auth'
     noSecrets(r, who, login, logout);
   });
 
-  it('a missing or failing helper fails the pull with its typed error (exit 1), naming it, without the secret', async () => {
+  it('--debug traces each request (method, URL, status), the 401 and where credentials came from, never a secret or a header', async () => {
+    helper.setMode('ok');
+    helper.setStore({ [reg.host]: { Username: reg.username!, Secret: reg.password! } });
+    const env = helper.env(baseEnv()) as ReturnType<typeof baseEnv>;
+    fs.mkdirSync(path.join(env.HOME, '.docker'));
+    const config = path.join(env.HOME, '.docker', 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ credsStore: 'motetest' }));
+    const text = await mote(['pull', image, '--to', `oci:${fresh('dest')}`, '--debug'], env);
+    expect(text.code, text.err).toBe(0);
+    const debug = text.err.split('\n').filter((l) => l.startsWith('mote: debug: '));
+    const manifestUrl = `http://${reg.host}/v2/private/small/manifests/v1`;
+    expect(debug.join('\n')).toContain(`HEAD ${manifestUrl} -> 401`);
+    expect(debug.join('\n')).toContain(`HEAD ${manifestUrl} -> 200`);
+    // Said once, not for every request (Basic auth looks credentials up each time).
+    expect(debug.filter((l) => l === `mote: debug: credentials for ${reg.host}: docker-credential-motetest (named in ${config})`)).toHaveLength(1);
+    expect(debug.filter((l) => /\/v2\/private\/small\/blobs\/sha256:[0-9a-f]{64} -> 200/.test(l))).toHaveLength(2); // config and layer
+    expect(text.err.toLowerCase()).not.toContain('authorization');
+
+    // --json: the same events as {"debug":{...}} lines; stderr stays JSON lines, stdout one document.
+    const json = await mote(['pull', image, '--to', `oci:${fresh('dest')}`, '--debug', '--json', '--cache', fresh('cache')], env);
+    expect(json.code, json.err).toBe(0);
+    const events = json.err.trim().split('\n').map((l) => (JSON.parse(l) as { debug: { type: string; status?: number } }).debug);
+    expect(events.filter((e) => e.type === 'response' && e.status === 401).length).toBeGreaterThan(0);
+    expect(events.some((e) => e.type === 'credential')).toBe(true);
+    expect(JSON.parse(json.out)).toMatchObject({ reference: image });
+    noSecrets(text, json);
+  });
+
+  it('a missing helper (exit 2) or a failing one (exit 6) fails the pull with its typed error, naming it, without the secret', async () => {
     const env = helper.env(baseEnv()) as ReturnType<typeof baseEnv>;
     fs.mkdirSync(path.join(env.HOME, '.docker'));
     const config = path.join(env.HOME, '.docker', 'config.json');
     fs.writeFileSync(config, JSON.stringify({ credsStore: 'motemissing' }));
     const missing = await pull(env);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // configuration to fix, as an unparsable auth file is
     expect(missing.err).toContain('ERR_CREDENTIAL_HELPER_NOT_FOUND');
     expect(missing.err).toContain('docker-credential-motemissing');
     expect(missing.err).toContain(config);
@@ -241,7 +269,7 @@ describe.skipIf(reason)('mote login / logout against a registry with Basic auth'
     helper.setStore({ [reg.host]: { Username: reg.username!, Secret: HELPER_SECRET } });
     helper.setMode('fail-with-secret');
     const failing = await mote(['pull', image, '--to', `oci:${fresh('dest')}`, '--json'], env);
-    expect(failing.code).toBe(1);
+    expect(failing.code).toBe(6); // no credentials could be had
     expect(JSON.parse(failing.err)).toMatchObject({ error: { code: 'ERR_CREDENTIAL_HELPER' } });
     helper.setMode('ok');
     // The helper's credential is wrong for this registry: the registry refuses it (6), the secret is not shown.

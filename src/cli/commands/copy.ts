@@ -94,6 +94,7 @@ export function registerCopy(program: Command, shared: Shared): void {
               ...(opts.removeSignatures && { removeSignatures: true }),
               ...(opts.insecure && { insecure: opts.insecure }),
               ...(authFile !== undefined && { authFile }),
+              ...(ctx.debug && { onRegistryEvent: ctx.debug }),
               ...(concurrency !== undefined && { concurrency }),
               ...(progress && {
                 onProgress: (e: CopyProgressEvent) => {

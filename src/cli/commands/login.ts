@@ -75,6 +75,7 @@ export function registerLogin(program: Command, shared: Shared): void {
         ...(password !== undefined && { password }),
         ...(opts.authfile !== undefined && { authFile: opts.authfile }),
         ...(opts.insecure && { insecure: opts.insecure }),
+        ...(ctx.debug && { client: { onEvent: ctx.debug } }),
         signal: ctx.signal,
       });
       if (!result.alreadyLoggedIn) ctx.out.note(`credentials for ${result.registry} stored in ${result.helper ? `${result.helper} (named in ${result.file})` : result.file}`);

@@ -77,6 +77,7 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(opts.allPlatforms && { allPlatforms: true }),
           ...(opts.insecure && { insecure: opts.insecure }),
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
+          ...(ctx.debug && { onRegistryEvent: ctx.debug }),
           ...(concurrency !== undefined && { concurrency }),
           ...(deadlineMs !== undefined && { deadlineMs }),
           ...(opts.copy && { placement: 'copy' as const }),

@@ -19,6 +19,7 @@ import type { Shared } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { Output, routeWarnings } from './output.js';
 import { accessError } from './fs-errors.js';
+import { decorateHelp, EXIT_CODES_HELP } from './help.js';
 import { formatVersion } from './version.js';
 
 /** The `mote` command tree. Parsing errors surface as thrown `CommanderError`s (see `exitOverride`). */
@@ -33,13 +34,7 @@ export function createProgram(shared: Shared): Command {
     // Errors are reported by run(), in the format --json asks for; help and version still print as usual.
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true)
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 ok, 1 other failure, 2 usage (bad flag, digest or size, unusable credentials config), 3 not found,\n' +
-        '4 integrity (digest/size mismatch, corrupt blobs found by verify), 5 no space,\n' +
-        '6 registry refused credentials or access (or a credential helper failed), 7 registry unreachable, unavailable,\n' +
-        'rate limited or too slow (or pull --timeout passed), 130 interrupted.',
-    );
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   registerPut(program, shared);
   registerGet(program, shared);
   registerLs(program, shared);
@@ -56,6 +51,7 @@ export function createProgram(shared: Shared): Command {
   registerLogin(program, shared);
   registerLogout(program, shared);
   registerVersion(program, shared);
+  decorateHelp(program);
   return program;
 }
 

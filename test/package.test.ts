@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { makeTempDir } from './helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -56,4 +57,51 @@ describe('the package', () => {
       expect(section).toContain(text);
     }
   });
+
+  it('its types compile in the strictest consumer (exactOptionalPropertyTypes, skipLibCheck false), from every export', () => {
+    const { dir, cleanup } = makeTempDir('motecache-consumer-');
+    try {
+      fs.mkdirSync(path.join(dir, 'node_modules'));
+      fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'motecache'), 'dir');
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
+      const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+      const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+      expect(subpaths.length).toBeGreaterThan(10);
+      const lines = subpaths.map((k, i) => `import * as m${i} from 'motecache${k.slice(1)}';`);
+      lines.push(
+        "import { FileMoteCache } from 'motecache';",
+        "import { pull } from 'motecache/pull';",
+        "import { RegistryClient } from 'motecache/registry';",
+        `export const all = [${subpaths.map((_, i) => `m${i}`).join(', ')}];`,
+        // Options as a consumer writes them, under exactOptionalPropertyTypes.
+        "export const cache = new FileMoteCache('/tmp/x', { linkOnRead: false, staleAfterMs: 1000 });",
+        "export const client = new RegistryClient({ insecure: ['localhost:5000'], onEvent: (e) => void e.type });",
+        "export const pulled = (signal: AbortSignal) => pull('localhost:5000/a:b', 'oci:/tmp/y', { cache, signal, platform: 'linux/amd64' });",
+      );
+      fs.writeFileSync(path.join(dir, 'index.ts'), `${lines.join('\n')}\n`);
+      const compilerOptions = {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: false,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      };
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));
+      const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      let output = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      } catch (err) {
+        output = String((err as { stdout?: string }).stdout ?? err);
+      }
+      expect(output).toBe('');
+    } finally {
+      cleanup();
+    }
+  }, 180_000);
 });

@@ -123,7 +123,7 @@ export interface Credential {
   username: string;
   password: string;
   /** An OAuth2 refresh token (`identitytoken` in config.json): used instead of the password for Bearer tokens. */
-  identityToken?: string;
+  identityToken?: string | undefined;
 }
 
 /**

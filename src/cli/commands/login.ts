@@ -6,7 +6,13 @@
 import type { Command } from 'commander';
 import { CliError, USAGE_ERROR_CODE } from '../output.js';
 import { commandContext, type Shared } from '../context.js';
+import { ask, canPrompt } from '../prompt.js';
 import { collectHosts } from '../registry-options.js';
+
+function isErrorCode(err: unknown, ...codes: string[]): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && codes.includes(code);
+}
 
 /** The registry argument: `docker://` (skopeo's transport prefix) is taken off. */
 function registryArgument(arg: string): string {
@@ -59,6 +65,7 @@ export function registerLogin(program: Command, shared: Shared): void {
       const ctx = commandContext(command, shared);
       const target = registryArgument(registry);
       const { findLogin, login, NotLoggedInError } = await import('../../registry/auth/login.js');
+      type LoginResult = Awaited<ReturnType<typeof login>>;
       if (opts.getLogin) {
         const found = await findLogin(target, { ...(opts.authfile !== undefined && { authFile: opts.authfile }) });
         if (!found || found.credential.identityToken) throw new NotLoggedInError(target, found ? ' with a username (an identity token is stored)' : '');
@@ -68,15 +75,36 @@ export function registerLogin(program: Command, shared: Shared): void {
       }
       if (opts.password !== undefined && opts.passwordStdin) throw new CliError(USAGE_ERROR_CODE, 'give --password or --password-stdin, not both');
       if (opts.passwordStdin && opts.username === undefined) throw new CliError(USAGE_ERROR_CODE, '--password-stdin needs --username');
-      const password = opts.passwordStdin ? await readStdinPassword(ctx.signal) : opts.password;
+      let password = opts.passwordStdin ? await readStdinPassword(ctx.signal) : opts.password;
       if (opts.passwordStdin && password === '') throw new CliError(USAGE_ERROR_CODE, '--password-stdin: stdin held no password');
-      const result = await login(target, {
-        ...(opts.username !== undefined && { username: opts.username }),
-        ...(password !== undefined && { password }),
+      let username = opts.username;
+      const common = {
         ...(opts.authfile !== undefined && { authFile: opts.authfile }),
         ...(opts.insecure && { insecure: opts.insecure }),
         ...(ctx.debug && { client: { onEvent: ctx.debug } }),
         signal: ctx.signal,
+      };
+      let result: LoginResult | undefined;
+      // On a terminal, what the command line did not give is asked for, as skopeo and podman do: first whether
+      // the stored credentials still work (then nothing is asked), else the username (the stored one offered)
+      // and the password, without echo. Elsewhere (a script, CI) nothing is asked: missing is a usage error.
+      if (password === undefined && canPrompt()) {
+        if (username === undefined) {
+          result = await login(target, common).catch((err: unknown) => {
+            if (isErrorCode(err, 'ERR_MOTE_INVALID_ARGUMENT', 'ERR_REGISTRY_AUTH')) return undefined;
+            throw err;
+          });
+          if (!result) {
+            const stored = (await findLogin(target, common).catch(() => undefined))?.credential.username;
+            username = (await ask(`Username${stored ? ` (${stored})` : ''}: `, { signal: ctx.signal })) || stored;
+          }
+        }
+        if (!result) password = await ask('Password: ', { secret: true, signal: ctx.signal });
+      }
+      result ??= await login(target, {
+        ...(username !== undefined && { username }),
+        ...(password !== undefined && { password }),
+        ...common,
       });
       if (!result.alreadyLoggedIn) ctx.out.note(`credentials for ${result.registry} stored in ${result.helper ? `${result.helper} (named in ${result.file})` : result.file}`);
       ctx.out.result(result, () =>

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { identifyDatabase, isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
+import { isCorruption, isSqliteError, openAppDatabase } from '../internal/sqlite.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
@@ -281,44 +281,26 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
 }
 
 function openDb(file: string, options: Required<SqliteBlobInfoCacheOptions>): Database.Database {
-  const db = openSqlite(file, { timeout: options.busyTimeoutMs });
-  try {
-    // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
-    // another application must really be left untouched.
-    const { appId, tables } = identifyDatabase(db);
-    if (appId !== BLOBINFO_APPLICATION_ID && tables > 0) {
-      throw new CacheUnavailableError(`blob-info cache ${file} (a SQLite database of another application; left untouched)`);
-    }
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durable ? 'NORMAL' : 'OFF'}`);
-    db.pragma('cache_size = -16384'); // 16 MiB: a 100,000-row cache stays in memory
-    const version = appId === BLOBINFO_APPLICATION_ID ? (db.pragma('user_version', { simple: true }) as number) : 0;
-    if (version > SCHEMA_VERSION) {
-      throw new CacheUnavailableError(`blob-info cache ${file} (schema version ${version}, newer than this motecache's ${SCHEMA_VERSION})`);
-    }
-    // Several processes may create the schema at once: IMMEDIATE serialises them, IF NOT EXISTS makes it idempotent.
-    // An existing cache is opened without taking the write lock.
-    if (version < SCHEMA_VERSION) db.transaction(() => {
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS locations (
-          transport TEXT NOT NULL, scope TEXT NOT NULL, digest TEXT NOT NULL, location TEXT NOT NULL,
-          last_seen INTEGER NOT NULL,
-          PRIMARY KEY (transport, scope, digest, location)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS pairs (digest TEXT PRIMARY KEY, untransformed TEXT NOT NULL) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS pairs_by_untransformed ON pairs (untransformed);
-        CREATE TABLE IF NOT EXISTS transformers (digest TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
-      `);
-      db.pragma(`application_id = ${BLOBINFO_APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-    // Touch every table once so that a damaged file fails here rather than on first use (it may still, later).
-    db.prepare('SELECT count(*) FROM (SELECT 1 FROM locations LIMIT 1), (SELECT 1 FROM pairs LIMIT 1)').get();
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  return openAppDatabase(file, {
+    what: `blob-info cache ${file}`,
+    applicationId: BLOBINFO_APPLICATION_ID,
+    schemaVersion: SCHEMA_VERSION,
+    createSql: `
+      CREATE TABLE IF NOT EXISTS locations (
+        transport TEXT NOT NULL, scope TEXT NOT NULL, digest TEXT NOT NULL, location TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (transport, scope, digest, location)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS pairs (digest TEXT PRIMARY KEY, untransformed TEXT NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS pairs_by_untransformed ON pairs (untransformed);
+      CREATE TABLE IF NOT EXISTS transformers (digest TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+    `,
+    touchSql: 'SELECT count(*) FROM (SELECT 1 FROM locations LIMIT 1), (SELECT 1 FROM pairs LIMIT 1)',
+    durable: options.durable,
+    busyTimeoutMs: options.busyTimeoutMs,
+    pragmas: ['cache_size = -16384'], // 16 MiB: a 100,000-row cache stays in memory
+    refuse: (message) => new CacheUnavailableError(message),
+  });
 }
 
 function unavailable(file: string, err: unknown): unknown {

@@ -34,3 +34,55 @@ export function identifyDatabase(db: Database.Database): { appId: number; tables
     tables: db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number,
   }))();
 }
+
+/** What one of motecache's own SQLite files is: how it is named in errors, its id, its schema. */
+export interface AppDatabaseSpec {
+  /** How errors name it: "blob-info cache /path/file". */
+  what: string;
+  applicationId: number;
+  schemaVersion: number;
+  /** Creates the schema; idempotent (`IF NOT EXISTS`). */
+  createSql: string;
+  /** A query touching every table, so that a damaged file fails at open rather than on first use. */
+  touchSql: string;
+  durable: boolean;
+  busyTimeoutMs: number;
+  /** Pragmas set after the journal mode (e.g. `cache_size = -16384`). */
+  pragmas?: readonly string[];
+  /** Makes the error for a file that is not this application's, or is of a newer schema. */
+  refuse: (message: string) => Error;
+}
+
+/**
+ * Opens (creating if missing) a SQLite file of one of motecache's own caches, in WAL mode: refuses another
+ * application's database (left untouched) and a newer schema, creates the schema when missing. Closes the
+ * database if anything fails.
+ */
+export function openAppDatabase(file: string, spec: AppDatabaseSpec): Database.Database {
+  const db = openSqlite(file, { timeout: spec.busyTimeoutMs });
+  try {
+    // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
+    // another application must really be left untouched.
+    const { appId, tables } = identifyDatabase(db);
+    if (appId !== spec.applicationId && tables > 0) throw spec.refuse(`${spec.what} (a SQLite database of another application; left untouched)`);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${spec.durable ? 'NORMAL' : 'OFF'}`);
+    for (const p of spec.pragmas ?? []) db.pragma(p);
+    const version = appId === spec.applicationId ? (db.pragma('user_version', { simple: true }) as number) : 0;
+    if (version > spec.schemaVersion) throw spec.refuse(`${spec.what} (schema version ${version}, newer than this motecache's ${spec.schemaVersion})`);
+    // Several processes may create the schema at once: IMMEDIATE serialises them, IF NOT EXISTS makes it
+    // idempotent. An existing database is opened without taking the write lock.
+    if (version < spec.schemaVersion) {
+      db.transaction(() => {
+        db.exec(spec.createSql);
+        db.pragma(`application_id = ${spec.applicationId}`);
+        db.pragma(`user_version = ${spec.schemaVersion}`);
+      }).immediate();
+    }
+    db.prepare(spec.touchSql).get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { identifyDatabase, isCorruption, isSqliteError, openSqlite } from '../internal/sqlite.js';
+import { isCorruption, isSqliteError, openAppDatabase } from '../internal/sqlite.js';
 import { CacheUnavailableError, InvalidArgumentError } from '../errors.js';
 import { checkKey, checkKeys, checkTimeout, checkTtl, checkValue } from './keys.js';
 import type { KeyValueStore } from './types.js';
@@ -196,37 +196,20 @@ export class SqliteKeyValueStore implements KeyValueStore {
 }
 
 function openDb(file: string, options: Required<SqliteKeyValueStoreOptions>): Database.Database {
-  const db = openSqlite(file, { timeout: options.busyTimeoutMs });
-  try {
-    // Identify the file before any pragma that writes (journal_mode = WAL rewrites the header): a database of
-    // another application must really be left untouched.
-    const { appId, tables } = identifyDatabase(db);
-    if (appId !== METADATA_APPLICATION_ID && tables > 0) {
-      throw new CacheUnavailableError(`metadata store ${file} (a SQLite database of another application; left untouched)`);
-    }
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durable ? 'NORMAL' : 'OFF'}`);
-    const version = appId === METADATA_APPLICATION_ID ? (db.pragma('user_version', { simple: true }) as number) : 0;
-    if (version > SCHEMA_VERSION) {
-      throw new CacheUnavailableError(`metadata store ${file} (schema ${version}, newer than this motecache's ${SCHEMA_VERSION})`);
-    }
-    // Several processes may create the schema at once: IMMEDIATE serialises them, IF NOT EXISTS makes it idempotent.
-    if (version < SCHEMA_VERSION) db.transaction(() => {
-      // A rowid table (not WITHOUT ROWID): values are up to 64 KiB, too large for the key's b-tree.
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL, expires_at INTEGER);
-        CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
-      `);
-      db.pragma(`application_id = ${METADATA_APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-    // Touch the table so that a damaged file fails here rather than on first use.
-    db.prepare('SELECT count(*) FROM (SELECT 1 FROM kv LIMIT 1)').get();
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  return openAppDatabase(file, {
+    what: `metadata store ${file}`,
+    applicationId: METADATA_APPLICATION_ID,
+    schemaVersion: SCHEMA_VERSION,
+    // A rowid table (not WITHOUT ROWID): values are up to 64 KiB, too large for the key's b-tree.
+    createSql: `
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL, expires_at INTEGER);
+      CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+    touchSql: 'SELECT count(*) FROM (SELECT 1 FROM kv LIMIT 1)',
+    durable: options.durable,
+    busyTimeoutMs: options.busyTimeoutMs,
+    refuse: (message) => new CacheUnavailableError(message),
+  });
 }
 
 function unavailable(file: string, err: unknown): unknown {

@@ -5,10 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, which } from './net.js';
+import { freePort } from './net.js';
+import { askLine, findServiceBinary } from './services.js';
 
 let resolved: { path?: string; reason?: string } | undefined;
 
@@ -17,25 +17,7 @@ let resolved: { path?: string; reason?: string } | undefined;
  * and we run as root; `undefined` (with {@link memcachedUnavailableReason}) when it cannot be had.
  */
 export function findMemcached(): string | undefined {
-  if (resolved) return resolved.path;
-  let p = process.env.MEMCACHED ?? which('memcached');
-  if (!p && process.getuid?.() === 0 && which('apt-get')) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () =>
-      spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'memcached'], { env, stdio: 'ignore', timeout: 180_000 });
-    if (install().status !== 0) {
-      spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 180_000 });
-      install();
-    }
-    p = which('memcached');
-  }
-  resolved = p
-    ? { path: p }
-    : { reason: 'memcached is not installed and could not be installed (not root, or apt-get failed): apt-get install memcached' };
-  // CI sets this: there, a missing service must fail the run, not skip the tests that need it.
-  if (!resolved.path && process.env.MOTE_REQUIRE_SERVICES === '1') {
-    throw new Error(`MOTE_REQUIRE_SERVICES=1 but ${resolved.reason}`);
-  }
+  resolved ??= findServiceBinary('memcached', 'MEMCACHED', 'memcached');
   return resolved.path;
 }
 
@@ -45,42 +27,14 @@ export function memcachedUnavailableReason(): string {
 }
 
 /** One `version` over a raw socket (text protocol): true on `VERSION ...`. */
-export function memcachedAnswers(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('version\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\r\n')) done(buf.startsWith('VERSION '));
-    });
-  });
+export async function memcachedAnswers(port: number, timeoutMs = 500): Promise<boolean> {
+  return (await askLine(port, 'version', timeoutMs))?.startsWith('VERSION ') === true;
 }
 
 /** `flush_all` over a raw socket: resolves once memcached answers OK. */
-export function flushMemcached(port: number, timeoutMs = 2000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (err?: Error) => {
-      sock.destroy();
-      if (err) reject(err);
-      else resolve();
-    };
-    sock.setTimeout(timeoutMs, () => done(new Error('flush_all: no answer')));
-    sock.once('error', (e) => done(e));
-    sock.once('connect', () => sock.write('flush_all\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\r\n')) done(buf.startsWith('OK') ? undefined : new Error(`flush_all: ${buf.trim()}`));
-    });
-  });
+export async function flushMemcached(port: number, timeoutMs = 2000): Promise<void> {
+  const answer = await askLine(port, 'flush_all', timeoutMs);
+  if (answer !== 'OK') throw new Error(`flush_all: ${answer ?? 'no answer'}`);
 }
 
 export interface MemcachedServer {

@@ -2,12 +2,12 @@
  * A real redis-server for the tests: found on PATH (installed from Debian's package when missing and we are
  * root), started on a free loopback port with its data in a temp dir and no persistence, stopped by PID.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, which } from './net.js';
+import { freePort } from './net.js';
+import { askLine, findServiceBinary } from './services.js';
 
 let resolved: { path?: string; reason?: string } | undefined;
 
@@ -16,25 +16,7 @@ let resolved: { path?: string; reason?: string } | undefined;
  * missing and we run as root; `undefined` (with {@link redisUnavailableReason}) when it cannot be had.
  */
 export function findRedisServer(): string | undefined {
-  if (resolved) return resolved.path;
-  let p = process.env.REDIS_SERVER ?? which('redis-server');
-  if (!p && process.getuid?.() === 0 && which('apt-get')) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () =>
-      spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { env, stdio: 'ignore', timeout: 180_000 });
-    if (install().status !== 0) {
-      spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 180_000 });
-      install();
-    }
-    p = which('redis-server');
-  }
-  resolved = p
-    ? { path: p }
-    : { reason: 'redis-server is not installed and could not be installed (not root, or apt-get failed): apt-get install redis-server' };
-  // CI sets this: there, a missing service must fail the run, not skip the tests that need it.
-  if (!resolved.path && process.env.MOTE_REQUIRE_SERVICES === '1') {
-    throw new Error(`MOTE_REQUIRE_SERVICES=1 but ${resolved.reason}`);
-  }
+  resolved ??= findServiceBinary('redis-server', 'REDIS_SERVER', 'redis-server');
   return resolved.path;
 }
 
@@ -44,22 +26,8 @@ export function redisUnavailableReason(): string {
 }
 
 /** One PING over a raw socket: true on `+PONG`. */
-export function ping(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-  });
+export async function ping(port: number, timeoutMs = 500): Promise<boolean> {
+  return (await askLine(port, 'PING', timeoutMs))?.startsWith('+PONG') === true;
 }
 
 export interface RedisServer {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { isCorruption, isSqliteError, openAppDatabase } from '../internal/sqlite.js';
+import { openAppDatabase } from '../internal/sqlite.js';
+import { healing, openOrRebuild, type HealingFile } from '../internal/sqlite-heal.js';
 import { CacheUnavailableError } from '../errors.js';
 import { validateDigest } from '../digest/index.js';
 import { nowMicros } from '../internal/clock.js';
@@ -52,6 +53,7 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
   readonly path: string;
   readonly #options: Required<SqliteBlobInfoCacheOptions>;
   #db!: Database.Database;
+  readonly #file: HealingFile;
   #runAll!: (ops: Array<() => void>) => void;
   #q!: Statements;
   #queue: Array<() => void> = [];
@@ -63,36 +65,14 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
     checkString('path', path, true);
     this.path = path;
     this.#options = { busyTimeoutMs: options.busyTimeoutMs ?? 5000, durable: options.durable ?? true };
-    this.#attach(this.#openOrRebuild());
-  }
-
-  #openOrRebuild(): Database.Database {
-    try {
-      return openDb(this.path, this.#options);
-    } catch (err) {
-      if (!isCorruption(err)) throw unavailable(this.path, err);
-      this.#moveAside(err);
-      try {
-        return openDb(this.path, this.#options);
-      } catch (err2) {
-        throw unavailable(this.path, err2);
-      }
-    }
-  }
-
-  #moveAside(cause: unknown): void {
-    const stamp = `${Date.now()}-${process.pid}`;
-    const aside = `${this.path}.corrupt-${stamp}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      try {
-        fs.renameSync(this.path + suffix, aside + suffix);
-      } catch {
-        /* absent */
-      }
-    }
-    process.emitWarning(`motecache: blob-info cache ${this.path} was unreadable (${errText(cause)}); moved to ${aside} and rebuilt empty`, {
-      code: 'MOTECACHE_BLOBINFO_REBUILT',
-    });
+    this.#file = {
+      path,
+      what: `blob-info cache ${path}`,
+      warningCode: 'MOTECACHE_BLOBINFO_REBUILT',
+      open: () => openDb(path, this.#options),
+      unavailable: (err) => unavailable(path, err),
+    };
+    this.#attach(openOrRebuild(this.#file));
   }
 
   #attach(db: Database.Database): void {
@@ -127,19 +107,7 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
 
   /** Runs `fn`; on corruption moves the file aside, rebuilds it and runs `fn` once more; other failures are typed. */
   #heal<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isCorruption(err)) throw isSqliteError(err) ? unavailable(this.path, err) : err;
-      if (this.#db.open) this.#db.close();
-      this.#moveAside(err);
-      this.#attach(this.#openOrRebuild());
-      try {
-        return fn();
-      } catch (err2) {
-        throw isSqliteError(err2) ? unavailable(this.path, err2) : err2;
-      }
-    }
+    return healing(this.#file, this.#db, (db) => this.#attach(db), fn);
   }
 
   #checkOpen(): void {
@@ -306,8 +274,4 @@ function openDb(file: string, options: Required<SqliteBlobInfoCacheOptions>): Da
 function unavailable(file: string, err: unknown): unknown {
   if (err instanceof CacheUnavailableError) return err;
   return new CacheUnavailableError(`blob-info cache ${file}`, err);
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { isCorruption, isSqliteError, openAppDatabase } from '../internal/sqlite.js';
+import { openAppDatabase } from '../internal/sqlite.js';
+import { healing, openOrRebuild, type HealingFile } from '../internal/sqlite-heal.js';
 import { CacheUnavailableError, InvalidArgumentError } from '../errors.js';
 import { checkKey, checkKeys, checkTimeout, checkTtl, checkValue } from './keys.js';
 import type { KeyValueStore } from './types.js';
@@ -44,6 +45,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
   readonly path: string;
   readonly #options: Required<SqliteKeyValueStoreOptions>;
   #db!: Database.Database;
+  readonly #file: HealingFile;
   #q!: Statements;
   #getMany!: (keys: readonly string[], now: number) => Array<Buffer | undefined>;
   #writes = 0;
@@ -59,7 +61,14 @@ export class SqliteKeyValueStore implements KeyValueStore {
     } catch (err) {
       throw new CacheUnavailableError(`metadata store ${file}`, err);
     }
-    this.#attach(this.#openOrRebuild());
+    this.#file = {
+      path: file,
+      what: `metadata store ${file}`,
+      warningCode: 'MOTECACHE_METADATA_REBUILT',
+      open: () => openDb(file, this.#options),
+      unavailable: (err) => unavailable(file, err),
+    };
+    this.#attach(openOrRebuild(this.#file));
     this.#heal(() => this.#q.purge.run(Date.now()));
   }
 
@@ -124,50 +133,9 @@ export class SqliteKeyValueStore implements KeyValueStore {
     return result;
   }
 
-  #openOrRebuild(): Database.Database {
-    try {
-      return openDb(this.path, this.#options);
-    } catch (err) {
-      if (!isCorruption(err)) throw unavailable(this.path, err);
-      this.#moveAside(err);
-      try {
-        return openDb(this.path, this.#options);
-      } catch (err2) {
-        throw unavailable(this.path, err2);
-      }
-    }
-  }
-
   /** Runs `fn`; on corruption moves the file aside, rebuilds it and runs `fn` once more; other failures are typed. */
   #heal<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isCorruption(err)) throw isSqliteError(err) ? unavailable(this.path, err) : err;
-      if (this.#db.open) this.#db.close();
-      this.#moveAside(err);
-      this.#attach(this.#openOrRebuild());
-      try {
-        return fn();
-      } catch (err2) {
-        throw isSqliteError(err2) ? unavailable(this.path, err2) : err2;
-      }
-    }
-  }
-
-  #moveAside(cause: unknown): void {
-    const aside = `${this.path}.corrupt-${Date.now()}-${process.pid}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      try {
-        fs.renameSync(this.path + suffix, aside + suffix);
-      } catch {
-        /* absent */
-      }
-    }
-    const why = cause instanceof Error ? cause.message : String(cause);
-    process.emitWarning(`motecache: metadata store ${this.path} was unreadable (${why}); moved to ${aside} and rebuilt empty`, {
-      code: 'MOTECACHE_METADATA_REBUILT',
-    });
+    return healing(this.#file, this.#db, (db) => this.#attach(db), fn);
   }
 
   #attach(db: Database.Database): void {

@@ -1,9 +1,10 @@
 import { InvalidArgumentError } from '../errors.js';
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, '': 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, '': 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /**
- * Parses a duration into whole milliseconds: `90` and `90s` (seconds), `1.5s`, `500ms`, `10m`, `2h`. Positive only.
+ * Parses a duration into whole milliseconds: `90` and `90s` (seconds), `1.5s`, `500ms`, `10m`, `2h`, `30d`, `2w`.
+ * Positive only.
  *
  * @throws InvalidArgumentError for anything else (empty, zero, negative, an unknown unit, past `max`).
  */
@@ -11,7 +12,7 @@ export function parseDuration(s: string, what: string, max: number): number {
   const quoted = JSON.stringify(s).slice(0, 100);
   const m = /^(\d+(?:\.\d+)?|\.\d+)[ \t]*([a-z]*)$/i.exec(typeof s === 'string' ? s.trim() : '');
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new InvalidArgumentError(`${what}: invalid duration ${quoted} (e.g. 90, 90s, 500ms, 10m, 2h)`);
+  if (!m || unit === undefined) throw new InvalidArgumentError(`${what}: invalid duration ${quoted} (e.g. 90, 90s, 500ms, 10m, 2h, 30d)`);
   const ms = Math.round(Number(m[1]) * unit);
   if (ms < 1) throw new InvalidArgumentError(`${what}: the duration ${quoted} must be positive`);
   if (ms > max) throw new InvalidArgumentError(`${what}: the duration ${quoted} is too long (at most ${Math.floor(max / 3_600_000)} h)`);

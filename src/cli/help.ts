@@ -22,7 +22,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ls: ['mote ls', 'mote ls --json | jq -r \'.[].digest\''],
   info: ['mote info sha256:…', 'mote info sha256:… --json'],
   rm: ['mote rm sha256:… sha256:…'],
-  prune: ['mote prune --max-size 10GiB', 'mote prune --max-size 0 --json   # empty it; says what layouts still link'],
+  prune: [
+    'mote prune --max-size 10GiB',
+    'mote prune --older-than 30d             # what nobody used for 30 days, whatever the size',
+    'mote prune --max-size 0 --json          # empty it; says what layouts still link',
+  ],
   verify: ['mote verify            # re-hash every blob, evict the corrupt ones (exit 4 if any)'],
   du: ['mote du', 'mote --cache /srv/mote du --json'],
   pull: [

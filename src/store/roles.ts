@@ -95,7 +95,10 @@ export interface MoteManager {
   update(): Promise<void>;
   /** Removes the mote from this store (never from a source it reads through). Idempotent. */
   removeMote(digest: string): Promise<void>;
-  /** Removes least recently used motes until the store holds at most `maxSize` bytes. */
+  /**
+   * Removes least recently used motes until the store holds at most `maxSize` bytes, and with `olderThanMs` every
+   * mote unused for longer than that too.
+   */
   prune(maxSize: number, options?: PruneOptions): Promise<PruneResult>;
   /** Every mote in this store, in no particular order. */
   list(): AsyncIterable<MoteInfo>;

@@ -32,6 +32,12 @@ export interface MoteReaderAt extends AsyncDisposable {
 
 export interface PruneOptions {
   signal?: AbortSignal;
+  /**
+   * Also removes every mote not used (written or read through motecache, by any process) for longer than this many
+   * milliseconds, whatever the size: `prune(Number.MAX_SAFE_INTEGER, { olderThanMs })` removes by age alone. The
+   * same motes are spared as by size (linked elsewhere, open, used since the prune began).
+   */
+  olderThanMs?: number;
 }
 
 export interface PruneResult {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { defaultCacheDir, resolveCacheDir } from '../../src/cli/paths.js';
 import { PROGRESS_THRESHOLD_BYTES, progressEnabled } from '../../src/cli/progress.js';
@@ -457,13 +458,32 @@ describe('mote prune', () => {
     const p = m(['--json', 'prune', '--max-size', '25KiB']);
     expect(p.code, p.stderr).toBe(0);
     const doc = parseJson<{ removed: string[]; removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number; linkedCount: number; linkedBytes: number }>(p.out);
-    expect(doc).toEqual({ removed: [expect.any(String), expect.any(String)], removedCount: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024, linkedCount: 0, linkedBytes: 0 });
+    expect(doc).toEqual({ removed: [expect.any(String), expect.any(String)], removedCount: 2, freedBytes: 20 * 1024, remainingBytes: 20 * 1024, maxSize: 25 * 1024, olderThanMs: null, linkedCount: 0, linkedBytes: 0 });
     // the two least recently used: the first two put
     expect([...doc.removed].sort()).toEqual(digests.slice(0, 2).sort());
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 2, bytes: 20 * 1024 });
     const human = m(['prune', '--max-size', '0']);
     expect(human.out).toBe('removed 2 blobs, freed 20 KiB, 0 B remaining (limit 0 B)\n');
     expect(parseJson(m(['--json', 'du']).out)).toMatchObject({ count: 0, bytes: 0 });
+  });
+
+  it('--older-than removes what was not used for that long, whatever the size; with neither option it is a usage error', () => {
+    const [old, recent] = [m(['put', fileWith('old one')]).out.trim(), m(['put', fileWith('recent one')]).out.trim()];
+    const db = new Database(path.join(cache, '.mote', 'index.db'));
+    try {
+      db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?').run((Date.now() - 31 * 86_400_000) * 1000, old);
+      db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?').run((Date.now() - 29 * 86_400_000) * 1000, recent);
+    } finally {
+      db.close();
+    }
+    const p = m(['--json', 'prune', '--older-than', '30d']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(parseJson(p.out)).toEqual({ removed: [old], removedCount: 1, freedBytes: 7, remainingBytes: 10, maxSize: null, olderThanMs: 30 * 86_400_000, linkedCount: 0, linkedBytes: 0 });
+    expect(m(['prune', '--older-than', '5w']).out).toBe('removed 0 blobs, freed 0 B, 10 B remaining (unused for 5w)\n'); // 35 days: the 29-day-old one stays
+    for (const args of [['prune'], ['prune', '--older-than', '30 parsecs'], ['prune', '--older-than', '0d'], ['prune', '--older-than', '100000d']]) {
+      const r = m(args);
+      expect(r.code, args.join(' ')).toBe(ExitCode.Usage);
+    }
   });
 
   it('does nothing when the cache is already under the limit', () => {

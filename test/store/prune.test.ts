@@ -451,3 +451,65 @@ describe('abort', () => {
     expect(Date.now() - t).toBeLessThan(5000);
   });
 });
+
+describe('prune by age (olderThanMs)', () => {
+  /** Sets the last use the index records for `digest` to `msAgo` milliseconds ago (microseconds in the index). */
+  function lastUsedAgo(digest: string, msAgo: number): void {
+    const db = new Database(path.join(root, '.mote', 'index.db'));
+    try {
+      const changed = db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?').run((Date.now() - msAgo) * 1000, digest).changes;
+      expect(changed).toBe(1);
+    } finally {
+      db.close();
+    }
+  }
+  const DAY = 86_400_000;
+
+  it('removes what was not used within the window, whatever the size; keeps the rest', async () => {
+    const c = open();
+    const [old, older, recent, fresh] = await many(c, 4, 1000);
+    lastUsedAgo(old!, 31 * DAY);
+    lastUsedAgo(older!, 400 * DAY);
+    lastUsedAgo(recent!, 29 * DAY);
+    const r = await c.prune(Number.MAX_SAFE_INTEGER, { olderThanMs: 30 * DAY });
+    expect(new Set(r.removedDigests)).toEqual(new Set([old, older]));
+    expect(r.removed).toBe(2);
+    expect(r.freedBytes).toBe(2000);
+    expect(present(c, [old!, older!, recent!, fresh!])).toEqual([recent, fresh]);
+    expect(indexRows()).toEqual(new Set([recent, fresh]));
+    // Nothing old left: a second prune removes nothing.
+    expect((await c.prune(Number.MAX_SAFE_INTEGER, { olderThanMs: 30 * DAY })).removed).toBe(0);
+  });
+
+  it('with a size too: the old ones go first, then the least recently used until the size is reached', async () => {
+    const c = open();
+    const [a, b, d, e] = await many(c, 4, 1000);
+    lastUsedAgo(a!, 10 * DAY);
+    lastUsedAgo(b!, 3 * DAY);
+    lastUsedAgo(d!, 2 * DAY);
+    lastUsedAgo(e!, 1 * DAY);
+    const r = await c.prune(2000, { olderThanMs: 7 * DAY });
+    expect(new Set(r.removedDigests)).toEqual(new Set([a, b]));
+    expect(present(c, [a!, b!, d!, e!])).toEqual([d, e]);
+    expect(r.remainingBytes).toBe(2000);
+  });
+
+  it('spares a mote linked elsewhere however old (removing our name would free nothing), and says so', async () => {
+    const c = open();
+    const [linked, plain] = await many(c, 2, 1000);
+    fs.linkSync(c.moteRef(linked!), path.join(scratch.dir, 'layout-copy'));
+    lastUsedAgo(linked!, 100 * DAY);
+    lastUsedAgo(plain!, 100 * DAY);
+    const r = await c.prune(Number.MAX_SAFE_INTEGER, { olderThanMs: DAY });
+    expect(r.removedDigests).toEqual([plain]);
+    expect(r.linkedCount).toBe(1);
+    expect(exists(c, linked!)).toBe(true);
+  });
+
+  it('refuses an age that is not a whole non-negative number of milliseconds', async () => {
+    const c = open();
+    for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
+      await expect(c.prune(0, { olderThanMs: bad })).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+  });
+});

@@ -14,7 +14,8 @@ const BATCH = 2_000;
 const UNLINK_CONCURRENCY = 8;
 
 /**
- * Size-bounded LRU pruning.
+ * Size-bounded LRU pruning, and (`olderThanMs`) age-bounded: what was not used since the cutoff goes whatever the
+ * size, then the oldest of the rest until the size is reached.
  *
  * Order: by the last use recorded in the index (written or read through motecache, by any process), oldest
  * first; a blob the index does not know sorts by its mtime. atime is not used: relatime/noatime mounts make it
@@ -33,18 +34,23 @@ export async function prune(ctx: StoreContext, maxSize: number, options: PruneOp
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
     throw new InvalidArgumentError(`prune: maxSize must be a non-negative integer of bytes, got ${maxSize}`);
   }
-  const { signal } = options;
+  const { signal, olderThanMs } = options;
+  if (olderThanMs !== undefined && (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0)) {
+    throw new InvalidArgumentError(`prune: olderThanMs must be a non-negative integer of milliseconds, got ${olderThanMs}`);
+  }
   // Only serializes prunes: a lost lock costs at most wasted work.
   const release = await acquireLock(ctx.paths.pruneLockTarget, `${ctx.paths.pruneLockTarget}.lock`, signal);
   try {
-    return await pruneLocked(ctx, maxSize, signal);
+    return await pruneLocked(ctx, maxSize, olderThanMs, signal);
   } finally {
     await release().catch(() => undefined);
   }
 }
 
-async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSignal | undefined): Promise<PruneResult> {
+async function pruneLocked(ctx: StoreContext, maxSize: number, olderThanMs: number | undefined, signal: AbortSignal | undefined): Promise<PruneResult> {
   const scanStart = nowMicros();
+  // Last uses before this (microseconds, as the index keeps them) are too old to keep whatever the size.
+  const cutoff = olderThanMs === undefined ? -Infinity : scanStart - olderThanMs * 1000;
   const entries: BlobEntry[] = [];
   for (const e of walkBlobs(ctx.paths)) {
     entries.push(e);
@@ -55,13 +61,17 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
     }
   }
   const total = uniqueBytes(entries).bytes; // hard links counted once
-  if (total <= maxSize) return { removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: total, linkedCount: 0, linkedBytes: 0 };
+  const nothing = { removed: 0, removedDigests: [], freedBytes: 0, remainingBytes: total, linkedCount: 0, linkedBytes: 0 };
+  if (total <= maxSize && olderThanMs === undefined) return nothing;
 
   throwIfAborted(signal);
   const uses = ctx.index.all();
   const lastUse = (e: BlobEntry): number => uses.get(e.digest)?.lastUsed ?? Math.round(e.mtimeMs * 1000);
   const order = entries.map((e) => ({ e, used: lastUse(e) }));
   order.sort((a, b) => a.used - b.used);
+  if (total <= maxSize && !(order.length > 0 && order[0]!.used < cutoff)) return nothing;
+  // Oldest first: over the size, or (with olderThanMs) unused since before the cutoff.
+  const wanted = (i: number): boolean => total - freed - inFlight > maxSize || order[i]!.used < cutoff;
 
   const removed: string[] = [];
   let freed = 0;
@@ -84,7 +94,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   // pool overlap that work (measured ~1.6x at 4 in flight, no gain beyond 8).
   let failed = false; // set by the first worker that fails: the others stop before their next unlink
   const worker = async (): Promise<void> => {
-    while (next < order.length && total - freed - inFlight > maxSize && !signal?.aborted && !failed) {
+    while (next < order.length && wanted(next) && !signal?.aborted && !failed) {
       const { e } = order[next++]!;
       const verdict = removable(ctx, e, scanStart);
       if (verdict === 'linked') {
@@ -118,7 +128,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, signal: AbortSign
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failure) throw failure.reason;
   // Aborted before the goal was reached: say so. Aborted after it was reached: the work is done, report it.
-  if (total - freed > maxSize) throwIfAborted(signal);
+  if (total - freed > maxSize || (next < order.length && order[next]!.used < cutoff)) throwIfAborted(signal);
   return { removed: removed.length, removedDigests: removed, freedBytes: freed, remainingBytes: total - freed, linkedCount, linkedBytes };
 }
 

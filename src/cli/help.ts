@@ -46,6 +46,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   login: ['echo "$TOKEN" | mote login registry.example.com -u me --password-stdin', 'mote login --get-login registry.example.com'],
   logout: ['mote logout registry.example.com', 'mote logout --all'],
   version: ['mote version', 'mote version --json'],
+  completion: [
+    'mote completion bash > ~/.local/share/bash-completion/completions/mote',
+    'mote completion zsh > "${fpath[1]}/_mote"',
+    'mote completion fish > ~/.config/fish/completions/mote.fish',
+  ],
 };
 
 /**

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCompletion } from './commands/completion.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
@@ -51,6 +52,7 @@ export function createProgram(shared: Shared): Command {
   registerLogin(program, shared);
   registerLogout(program, shared);
   registerVersion(program, shared);
+  registerCompletion(program);
   decorateHelp(program);
   return program;
 }

@@ -33,11 +33,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'mote pull docker.io/library/alpine:3.20 --to oci:./alpine',
     'mote pull registry.example.com/app:1.0 --to oci-archive:app.tar --platform linux/arm64',
     'mote --debug pull localhost:5000/team/app:1.0 --to oci:./app --insecure localhost:5000',
+    'mote pull registry.example.com/app:1.0 --to oci:./app --offline   # a tag pulled before; no network',
   ],
   copy: [
     'mote copy docker://registry.example.com/app:1.0 docker://mirror.example.com/app:1.0',
     'mote copy docker://registry.example.com/app:1.0 oci:./app:1.0 --dest-compress zstd --all',
   ],
+  images: ['mote images', 'mote images --all --json   # also tags whose manifest was pruned since (present: false)'],
   tags: ['mote tags registry.example.com/team/app', 'mote tags docker://docker.io/library/alpine --offline --json'],
   inspect: ['mote inspect registry.example.com/team/app:1.0', 'mote inspect registry.example.com/team/app:1.0 --refresh --json'],
   latest: ['mote latest registry.example.com/team/app --semver \'^1.2\'', 'mote latest registry.example.com/team/app --filter-tags \'^main-\' --created'],

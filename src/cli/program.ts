@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCachedImages } from './commands/cached-images.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDu } from './commands/du.js';
@@ -47,6 +48,7 @@ export function createProgram(shared: Shared): Command {
   registerPull(program, shared);
   registerCopy(program, shared);
   registerImages(program, shared);
+  registerCachedImages(program, shared);
   registerWarm(program, shared);
   registerServe(program, shared);
   registerLogin(program, shared);

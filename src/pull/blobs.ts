@@ -10,6 +10,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import { runPool, unwrapFetchError } from './concurrency.js';
+import { OfflineMissError } from './errors.js';
 import { MAX_BLOBS, MAX_HOLD_ATTEMPTS } from './options.js';
 import type { PullSession } from './session.js';
 
@@ -53,6 +54,7 @@ async function fetchBlob(s: PullSession, d: Descriptor, kind: 'config' | 'layer'
     s.emit({ type: 'done', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, received: d.size, source: 'cache' });
     return;
   }
+  if (s.offline) throw new OfflineMissError(`${kind} ${d.digest} of ${s.ref.name}`);
   s.emit({ type: 'start', digest: d.digest, mediaType: d.mediaType, kind, size: d.size, source: 'registry' });
   let received = 0;
   try {

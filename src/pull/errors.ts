@@ -51,3 +51,13 @@ export function destinationFailure(err: unknown, where: string, signal: AbortSig
   if (isErrno(err, 'ENOSPC', 'EDQUOT')) return new NoSpaceError(where, err);
   return err;
 }
+
+/**
+ * `pull` with `offline`: what it needs is not in the cache (the tag was never pulled, or a manifest or blob has
+ * been pruned since). `ERR_MOTE_NOT_CACHED`, category `not-found`; nothing was written.
+ */
+export class OfflineMissError extends MoteError {
+  constructor(what: string) {
+    super('ERR_MOTE_NOT_CACHED', `${what} is not in the cache, and --offline allows no registry: pull it once without --offline`, { category: ErrorCategory.NotFound });
+  }
+}

@@ -21,5 +21,6 @@ export {
   type BlobSource,
   type BlobPlacement,
 } from './destination/index.js';
-export { UnsafeArchiveError, InvalidDestinationError } from './errors.js';
+export { UnsafeArchiveError, InvalidDestinationError, OfflineMissError } from './errors.js';
+export { listRefs, readRef, recordRef, forgetRef, refsDir, MAX_LISTED_REFS, type CachedRef } from './refs.js';
 export { PullTimeoutError, MAX_DEADLINE_MS } from './deadline.js';

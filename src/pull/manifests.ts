@@ -9,6 +9,7 @@ import { ErrorCategory, MoteNotFoundError, SizeMismatchError, errorCategory } fr
 import { isErrno } from '../internal/errno.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { OfflineMissError } from './errors.js';
 import { MAX_HOLD_ATTEMPTS } from './options.js';
 import { throwIfAborted } from '../internal/abort.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -27,6 +28,7 @@ export interface FetchedDocument {
 export async function fetchManifest(s: PullSession, tagOrDigest: string, expected?: Descriptor): Promise<FetchedDocument> {
   throwIfAborted(s.signal);
   if (isDigest(tagOrDigest)) return byDigest(s, tagOrDigest, { mediaType: expected?.mediaType, size: expected?.size ?? -1 }, expected);
+  if (s.offline) throw new OfflineMissError(`tag ${tagOrDigest} of ${s.ref.name}`); // resolved from the refs record before, or not at all
   // HEAD first, so an image already in the store costs no body. A registry that answers HEAD oddly (a protocol
   // error) is asked with GET instead; refusals are final.
   let head: Descriptor;
@@ -68,6 +70,7 @@ async function byDigest(
     s.emit({ type: 'done', digest, mediaType: mt, kind: kindOf(mt), size: bytes.length, received: bytes.length, source: 'cache' });
     return { descriptor: { mediaType: mt, digest, size: bytes.length }, bytes };
   }
+  if (s.offline) throw new OfflineMissError(`${kindOf(hint.mediaType)} ${digest} of ${s.ref.name}`);
   s.emit({ type: 'start', digest, mediaType: hint.mediaType ?? DEFAULT_MEDIA_TYPE, kind: kindOf(hint.mediaType), size: hint.size, source: 'registry' });
   // The client verifies the bytes against the digest asked for; the store verifies them again as it keeps them
   // (it never takes a digest on trust), so the check is not repeated here.

@@ -61,6 +61,9 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
   if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined)) {
     throw new InvalidArgumentError('pull: insecure, authFile and onRegistryEvent configure the client pull makes; with your own client, give them to it instead');
   }
+  if (options.offline && options.client !== undefined) {
+    throw new InvalidArgumentError('pull: offline uses no registry client; give either offline or a client');
+  }
   const d = options.deadlineMs;
   if (d !== undefined && (!Number.isSafeInteger(d) || d < 1 || d > MAX_DEADLINE_MS)) {
     throw new InvalidArgumentError(`pull: deadlineMs must be a whole number of milliseconds from 1 to ${MAX_DEADLINE_MS}, got ${String(d)}`);

@@ -19,6 +19,8 @@ import { fetchBlobs } from './blobs.js';
 import { resolvePullOptions, type ResolvedPullOptions } from './options.js';
 import { deadlineError, deadlineSignal } from './deadline.js';
 import { platformMismatch } from './platform-check.js';
+import { OfflineMissError } from './errors.js';
+import { readRef, recordRef } from './refs.js';
 import { resolveImage } from './resolve.js';
 import { openSession } from './session.js';
 import type { PullOptions, PullResult } from './types.js';
@@ -54,8 +56,9 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
   let failed = true;
   try {
     const fetchedBefore = s.source.bytesFetched;
-    // 1. The reference, the platform, the manifests; 2. their configs and layers, into the store.
-    const image = await resolveImage(s, platform, concurrency);
+    // 1. The reference, the platform, the manifests; 2. their configs and layers, into the store. Offline, a tag
+    // is what the cache recorded when it was last pulled.
+    const image = await resolveImage(s, platform, concurrency, s.offline ? offlineDigest(s.local.root, ref) : ref.digest);
     const { blobs, skipped } = await fetchBlobs(s, image.manifests, concurrency);
     // 3. The destination, from the store.
     throwIfAborted(s.signal);
@@ -91,6 +94,14 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
       tracker: { total: s.tracker.total, deduplicated: s.tracker.deduplicated, count: s.tracker.count },
     };
     if (image.platform !== undefined) result.platform = image.platform;
+    // The tag, for `mote images` and a later offline pull. After the destination is complete: a record names an
+    // image whose every blob the store held a moment ago. Offline, nothing new was learnt.
+    // Not recording it (a cache this user may only read, a full disk) fails nothing: the pull is done; it is said.
+    if (!s.offline) {
+      await recordRef(s.local.root, ref, image.top, image.platforms).catch((err: unknown) => {
+        result.warnings.push({ code: 'MOTE_REF_NOT_RECORDED', message: `the tag was not recorded for mote images and pull --offline: ${String((err as Error)?.message ?? err)}` });
+      });
+    }
     // Asked for a platform, got an image that has only one: say so when it is another (containers/image does).
     const single = image.topKind === 'manifest' ? image.manifests[0] : undefined;
     if (options.platform !== undefined && platform && single) {
@@ -104,4 +115,12 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
     // for, a trickling body): closing gracefully would wait for it, past any deadline.
     await close(failed);
   }
+}
+
+/** The digest an offline pull starts from: the reference's own, or what the cache recorded its tag resolved to. */
+function offlineDigest(root: string, ref: Reference): string {
+  if (ref.digest !== undefined) return ref.digest;
+  const record = readRef(root, ref);
+  if (!record) throw new OfflineMissError(`${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} (no pull of this tag recorded in ${root})`);
+  return record.digest;
 }

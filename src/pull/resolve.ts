@@ -6,7 +6,7 @@ import { DigestMismatchError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseDocument, type ParsedDocument, type ParsedManifest } from '../oci/manifest.js';
-import { formatPlatform, selectManifest, type PlatformSpec } from '../oci/platform.js';
+import { availablePlatforms, formatPlatform, selectManifest, type PlatformSpec } from '../oci/platform.js';
 import { runPool } from './concurrency.js';
 import { fetchManifest } from './manifests.js';
 import { MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, MAX_INDEX_DEPTH } from './options.js';
@@ -26,17 +26,31 @@ export interface ResolvedImage {
   platform: string | undefined;
   /** Bytes of the manifests and indexes fetched (or found) so far. */
   documentBytes: number;
+  /** `os/arch[/variant]` of the top index's entries (empty for a single manifest). */
+  platforms: string[];
 }
 
-/** Resolves the reference; `want` undefined keeps a whole index (all platforms). */
-export async function resolveImage(s: PullSession, want: PlatformSpec | undefined, concurrency: number): Promise<ResolvedImage> {
+/**
+ * Resolves the reference (or `digest`, what an offline pull found its tag recorded as); `want` undefined keeps a
+ * whole index (all platforms).
+ */
+export async function resolveImage(s: PullSession, want: PlatformSpec | undefined, concurrency: number, digest = s.ref.digest): Promise<ResolvedImage> {
   const { ref } = s;
-  const fetched = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest');
-  if (ref.digest && fetched.descriptor.digest !== ref.digest) throw new DigestMismatchError(ref.digest, fetched.descriptor.digest);
+  const fetched = await fetchManifest(s, digest ?? ref.tag ?? 'latest');
+  if (digest && fetched.descriptor.digest !== digest) throw new DigestMismatchError(digest, fetched.descriptor.digest);
   s.tracker.add(fetched.descriptor);
   const topDoc = parseDocument(fetched.bytes, fetched.descriptor.mediaType, fetched.descriptor.digest);
   const top: Descriptor = { ...fetched.descriptor, mediaType: topDoc.mediaType };
-  const image: ResolvedImage = { top, topKind: topDoc.kind, entry: top, documents: new Map(), manifests: [], platform: undefined, documentBytes: fetched.bytes.length };
+  const image: ResolvedImage = {
+    top,
+    topKind: topDoc.kind,
+    entry: top,
+    documents: new Map(),
+    manifests: [],
+    platform: undefined,
+    documentBytes: fetched.bytes.length,
+    platforms: topDoc.kind === 'index' ? availablePlatforms(topDoc.manifests) : [],
+  };
   if (topDoc.kind === 'index' && want) {
     // One platform: the destination points at that manifest alone (as `skopeo copy` without --all does).
     const picked = await pickPlatform(s, top, topDoc, want);

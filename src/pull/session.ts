@@ -28,6 +28,8 @@ export interface PullSession {
   readonly tracker: BytesTracker;
   /** The motes this pull uses, held from the moment they are found or fetched until the pull ends: prune leaves them. */
   readonly lease: MoteLease;
+  /** No registry may be asked: what the store lacks is an `OfflineMissError`. */
+  readonly offline: boolean;
   /** Manifest bytes this pull downloaded (blob bytes are counted by `source`). */
   manifestBytes: number;
   emit(e: PullProgressEvent): void;
@@ -70,11 +72,14 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
     // Loaded here, not at import: `import 'motecache'` and the CLI's other commands never load the registry layer.
     if (!client) {
       const { RegistryClient } = await import('../registry/client.js');
-      client = new RegistryClient({
-        ...(options.insecure && { insecure: options.insecure }),
-        ...(options.authFile !== undefined && { authFile: options.authFile }),
-        ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
-      });
+      // Offline, the client is never asked (every read checks `offline` first); it reads no auth file either.
+      client = options.offline
+        ? new RegistryClient({ credentials: false })
+        : new RegistryClient({
+            ...(options.insecure && { insecure: options.insecure }),
+            ...(options.authFile !== undefined && { authFile: options.authFile }),
+            ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
+          });
     }
     await local.initialize();
     blobInfo = new PullBlobInfo(local); // opened on the first layer downloaded
@@ -90,6 +95,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
       source,
       signal: options.signal,
       tracker: new BytesTracker(),
+      offline: options.offline === true,
       manifestBytes: 0,
       emit: (e) => callSafely(options.onProgress, e),
     };

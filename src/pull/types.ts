@@ -43,6 +43,11 @@ export interface PullOptions {
    * limits; where credentials came from): for tracing, as `mote --debug` does. Must not throw (it is isolated).
    */
   onRegistryEvent?: (event: RegistryEvent) => void;
+  /**
+   * Contact no registry: a tag is resolved from the cache's record of the last pull of it (see `listRefs`), every
+   * manifest and blob comes from the store. What is missing is an `OfflineMissError` (`ERR_MOTE_NOT_CACHED`).
+   */
+  offline?: boolean;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */
   platform?: string | PlatformSpec;
   /** Keep the whole index and pull every manifest in it (the platform is then ignored). */

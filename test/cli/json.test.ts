@@ -100,7 +100,7 @@ describe('--json of the store commands', () => {
 
     const b = String(((await json(c('put', file('bb')))) as Json).digest);
     const prune = (await json(c('prune', '--max-size', '0'))) as Json;
-    expect(shape(prune)).toEqual({ removed: 'array', removedCount: 'number', freedBytes: 'number', remainingBytes: 'number', maxSize: 'number', linkedCount: 'number', linkedBytes: 'number' });
+    expect(shape(prune)).toEqual({ removed: 'array', removedCount: 'number', freedBytes: 'number', remainingBytes: 'number', maxSize: 'number', olderThanMs: 'null', linkedCount: 'number', linkedBytes: 'number' });
     expect(prune).toMatchObject({ removedCount: 2, freedBytes: 7, remainingBytes: 0, maxSize: 0, linkedCount: 0, linkedBytes: 0 });
     expect(prune.removed as string[]).toContain(b);
     expect(prune.removed as string[]).toHaveLength(2);
@@ -143,7 +143,8 @@ describe.skipIf(reason)('--json of the registry commands (real registry)', () =>
   afterAll(async () => registry?.stop());
 
   it('pull: the result, with elapsedMs', async () => {
-    const pull = (await json(['pull', `${repo}:1.1.0`, '--to', `oci:${fresh('layout')}`, '--cache', fresh('cache')])) as Json;
+    const cache = fresh('cache');
+    const pull = (await json(['pull', `${repo}:1.1.0`, '--to', `oci:${fresh('layout')}`, '--cache', cache])) as Json;
     expect(shape(pull)).toEqual({
       reference: 'string',
       digest: 'string',
@@ -154,11 +155,30 @@ describe.skipIf(reason)('--json of the registry commands (real registry)', () =>
       bytesFromRegistry: 'number',
       bytesFromCache: 'number',
       skipped: 'array',
+      warnings: 'array',
       tracker: 'object',
       elapsedMs: 'number',
     });
     expect(pull.digest).toBe(pushed.get('1.1.0')!.digest);
     seen('pull', pull, ['tracker']);
+
+    // What the pull recorded: `mote images`, an array of records.
+    const images = (await json(['images', '--cache', cache])) as Json[];
+    expect(images).toHaveLength(1);
+    expect(shape(images[0])).toEqual({
+      reference: 'string',
+      registry: 'string',
+      repository: 'string',
+      tag: 'string',
+      digest: 'string',
+      mediaType: 'string',
+      size: 'number',
+      platforms: 'array',
+      recordedAt: 'string',
+      present: 'boolean',
+    });
+    expect(images[0]!.recordedAt).toMatch(ISO);
+    seen('images', images[0]);
   });
 
   it('tags, inspect, latest: times are ISO 8601 strings', async () => {

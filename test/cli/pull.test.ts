@@ -307,6 +307,7 @@ describe.skipIf(reason)('mote pull', () => {
       freedBytes: 0,
       remainingBytes: other.totalBytes,
       maxSize: 0,
+      olderThanMs: null,
       linkedCount: other.blobs.length,
       linkedBytes: other.totalBytes,
     });

@@ -17,6 +17,7 @@ interface PullCliOptions {
   concurrency?: string;
   copy?: boolean;
   timeout?: string;
+  offline?: boolean;
 }
 
 function parseConcurrency(value: string | undefined): number | undefined {
@@ -58,6 +59,7 @@ export function registerPull(program: Command, shared: Shared): void {
     .option('--concurrency <n>', 'blobs to download at once (default 4)')
     .option('--copy', 'copy blobs into an oci: layout instead of hard-linking them from the cache (same filesystem only)')
     .option('--timeout <duration>', 'give up on the whole pull after this long (90, 90s, 10m, 1h): exit 7, nothing written')
+    .option('--offline', 'contact no registry: the tag as the cache last resolved it (mote images), every blob from the cache; missing: exit 3')
     .action(async (reference: string, opts: PullCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       const source = registryArgument(reference);
@@ -78,6 +80,7 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(opts.insecure && { insecure: opts.insecure }),
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
           ...(ctx.debug && { onRegistryEvent: ctx.debug }),
+          ...(opts.offline && { offline: true }),
           ...(concurrency !== undefined && { concurrency }),
           ...(deadlineMs !== undefined && { deadlineMs }),
           ...(opts.copy && { placement: 'copy' as const }),

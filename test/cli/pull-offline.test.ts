@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CachedRef } from '../../src/pull/refs.js';
 import { moteRunner } from '../helpers/cli.js';
 import { makeImage, type BuiltImage } from '../helpers/images.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
@@ -19,16 +20,7 @@ const fresh = (label: string): string => path.join(scratch, `${label}-${++n}`);
 const sha256 = (b: Buffer | string): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 const { mote } = moteRunner(scratch);
 
-interface ImageRecord {
-  reference: string;
-  tag: string;
-  digest: string;
-  mediaType: string;
-  size: number;
-  platforms: string[];
-  recordedAt: string;
-  present: boolean;
-}
+type ImageRecord = CachedRef & { present: boolean };
 
 describe.skipIf(reason)('mote images and mote pull --offline', () => {
   let registry: RegistryHandle;

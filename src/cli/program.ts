@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCachedImages } from './commands/cached-images.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCopy } from './commands/copy.js';
+import { registerCraneCommands } from './commands/crane.js';
 import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
 import { registerImages } from './commands/images.js';
@@ -49,6 +50,7 @@ export function createProgram(shared: Shared): Command {
   registerCopy(program, shared);
   registerImages(program, shared);
   registerCachedImages(program, shared);
+  registerCraneCommands(program, shared);
   registerWarm(program, shared);
   registerServe(program, shared);
   registerLogin(program, shared);

@@ -42,7 +42,8 @@ export async function fetchBlobs(s: PullSession, manifests: readonly { doc: Pars
   return { blobs: [...blobs.values()].map(({ d }) => d), skipped };
 }
 
-async function fetchBlob(s: PullSession, d: Descriptor, kind: 'config' | 'layer'): Promise<void> {
+/** One config or layer made present in the store and held by the session's lease (see {@link fetchBlobs}). */
+export async function fetchBlob(s: PullSession, d: Descriptor, kind: 'config' | 'layer'): Promise<void> {
   throwIfAborted(s.signal);
   // Already here: held from now on (a prune meanwhile leaves it), and checked against the manifest's size.
   if (s.lease.hold(d.digest)) {

@@ -19,8 +19,7 @@ import { fetchBlobs } from './blobs.js';
 import { resolvePullOptions, type ResolvedPullOptions } from './options.js';
 import { deadlineError, deadlineSignal } from './deadline.js';
 import { platformMismatch } from './platform-check.js';
-import { OfflineMissError } from './errors.js';
-import { readRef, recordRef } from './refs.js';
+import { offlineDigest, recordRef } from './refs.js';
 import { resolveImage } from './resolve.js';
 import { openSession } from './session.js';
 import type { PullOptions, PullResult } from './types.js';
@@ -115,12 +114,4 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
     // for, a trickling body): closing gracefully would wait for it, past any deadline.
     await close(failed);
   }
-}
-
-/** The digest an offline pull starts from: the reference's own, or what the cache recorded its tag resolved to. */
-function offlineDigest(root: string, ref: Reference): string {
-  if (ref.digest !== undefined) return ref.digest;
-  const record = readRef(root, ref);
-  if (!record) throw new OfflineMissError(`${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} (no pull of this tag recorded in ${root})`);
-  return record.digest;
 }

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { sweepLeftovers } from '../internal/leftovers.js';
+import { OfflineMissError } from './errors.js';
 import { writeFileAtomic } from '../internal/fs.js';
 import { parseReference, type Reference } from '../reference/index.js';
 
@@ -158,4 +159,12 @@ export function forgetRef(root: string, ref: Reference): boolean {
   } catch {
     return false;
   }
+}
+
+/** The digest an offline read starts from: the reference's own, or what the cache recorded its tag resolved to. */
+export function offlineDigest(root: string, ref: Reference): string {
+  if (ref.digest !== undefined) return ref.digest;
+  const record = readRef(root, ref);
+  if (!record) throw new OfflineMissError(`${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} (no pull of this tag recorded in ${root})`);
+  return record.digest;
 }

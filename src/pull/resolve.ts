@@ -63,16 +63,18 @@ export async function resolveImage(s: PullSession, want: PlatformSpec | undefine
   return image;
 }
 
-/** Follows an index (and nested indexes) to the manifest for `want`. */
-async function pickPlatform(
+/** Follows an index (and nested indexes) to the manifest for `want`; `bytes` are that manifest's (the top's if no index). */
+export async function pickPlatform(
   s: PullSession,
   top: Descriptor,
   topDoc: ParsedDocument,
   want: PlatformSpec,
-): Promise<{ descriptor: Descriptor; doc: ParsedDocument; platform: string | undefined }> {
+  topBytes?: Buffer,
+): Promise<{ descriptor: Descriptor; doc: ParsedDocument; platform: string | undefined; bytes: Buffer | undefined }> {
   let doc = topDoc;
   let chosen = top;
   let platform: string | undefined;
+  let bytes = topBytes;
   for (let depth = 0; doc.kind === 'index'; depth++) {
     if (depth >= MAX_INDEX_DEPTH) throw new InvalidManifestError(`indexes nested deeper than ${MAX_INDEX_DEPTH}`, chosen.digest);
     const pick = selectManifest(doc.manifests, want);
@@ -80,10 +82,11 @@ async function pickPlatform(
     const fetched = await fetchManifest(s, pick.digest, pick);
     s.tracker.add(pick);
     doc = parseDocument(fetched.bytes, pick.mediaType, pick.digest);
+    bytes = fetched.bytes;
     chosen = { mediaType: pick.mediaType, digest: pick.digest, size: pick.size, ...(pick.platform && { platform: pick.platform }) };
     if (pick.platform) platform = formatPlatform(pick.platform);
   }
-  return { descriptor: chosen, doc, platform };
+  return { descriptor: chosen, doc, platform, bytes };
 }
 
 /**

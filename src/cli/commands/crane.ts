@@ -1,0 +1,73 @@
+/**
+ * crane's inspection commands, with crane's names: `mote manifest`, `mote config`, `mote digest`. They read through
+ * the cache like a pull (documents fetched once, verified, kept: `--offline` answers from the cache alone) and print
+ * what the registry serves, byte for byte, so their output pipes into `jq`, `sha256sum` or another tool as crane's.
+ */
+import type { Command } from 'commander';
+import type { InspectOptions } from '../../pull/inspect.js';
+import { commandContext, type CommandContext, type Shared } from '../context.js';
+import { addRegistryOptions, type RegistryCliOptions } from '../registry-options.js';
+import { registryArgument } from '../transport.js';
+
+interface InspectCliOptions extends RegistryCliOptions {
+  platform?: string;
+  offline?: boolean;
+  fullRef?: boolean;
+}
+
+function inspectOptions(ctx: CommandContext, opts: InspectCliOptions): InspectOptions {
+  return {
+    cache: ctx.cacheDir,
+    signal: ctx.signal,
+    ...(opts.platform !== undefined && { platform: opts.platform }),
+    ...(opts.offline ? { offline: true } : {
+      ...(opts.insecure && { insecure: opts.insecure }),
+      ...(opts.authfile !== undefined && { authFile: opts.authfile }),
+      ...(ctx.debug && { onRegistryEvent: ctx.debug }),
+    }),
+  };
+}
+
+function command(program: Command, name: string, description: string, platformHelp: string): Command {
+  return addRegistryOptions(
+    program
+      .command(name)
+      .description(description)
+      .argument('<reference>', 'image reference, e.g. registry.example.com/repo:tag, …@sha256:… or docker://…')
+      .option('--platform <os/arch[/variant]>', platformHelp),
+  ).option('--offline', 'contact no registry: a digest, or a tag as the cache last resolved it (mote images); missing: exit 3');
+}
+
+export function registerCraneCommands(program: Command, shared: Shared): void {
+  command(program, 'manifest', 'print the manifest (or index) of an image as the registry serves it (as crane manifest)', 'for an index: print that platform\'s manifest instead').action(
+    async (reference: string, opts: InspectCliOptions, cmd: Command) => {
+      const ctx = commandContext(cmd, shared);
+      const { fetchImageManifest } = await import('../../pull/inspect.js');
+      const doc = await fetchImageManifest(registryArgument(reference), inspectOptions(ctx, opts));
+      // The bytes as served, in both modes: they are one JSON document already (their digest is the manifest's).
+      process.stdout.write(doc.bytes);
+    },
+  );
+  command(program, 'config', 'print the config blob of an image (as crane config)', 'for an index: that platform\'s config (default: this host\'s)').action(
+    async (reference: string, opts: InspectCliOptions, cmd: Command) => {
+      const ctx = commandContext(cmd, shared);
+      const { fetchImageConfig } = await import('../../pull/inspect.js');
+      const doc = await fetchImageConfig(registryArgument(reference), inspectOptions(ctx, opts));
+      process.stdout.write(doc.bytes);
+    },
+  );
+  command(program, 'digest', 'print the digest of an image\'s manifest (as crane digest)', 'for an index: the digest of that platform\'s manifest')
+    .option('--full-ref', 'print registry/repository@digest')
+    .action(async (reference: string, opts: InspectCliOptions, cmd: Command) => {
+      const ctx = commandContext(cmd, shared);
+      const { fetchImageManifest } = await import('../../pull/inspect.js');
+      const { parseReference } = await import('../../reference/index.js');
+      const ref = parseReference(registryArgument(reference));
+      const doc = await fetchImageManifest(ref, inspectOptions(ctx, opts));
+      const full = `${ref.registry}/${ref.repository}@${doc.descriptor.digest}`;
+      ctx.out.result(
+        { reference: doc.reference, digest: doc.descriptor.digest, mediaType: doc.descriptor.mediaType, size: doc.descriptor.size, ...(doc.platform !== undefined && { platform: doc.platform }), fullRef: full },
+        () => (opts.fullRef ? full : doc.descriptor.digest),
+      );
+    });
+}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { FileMoteCache, FileMoteCacheOptions } from '../store/index.js';
+import { loadConfig, type MoteConfig } from './config-file.js';
 import { debugLog, type DebugLog } from './debug.js';
 import { Output } from './output.js';
 import { resolveCacheDir } from './paths.js';
@@ -33,15 +34,19 @@ export interface CommandContext {
   stderrIsTTY: boolean;
   /** `--debug`'s log of registry events, when asked for: give it to every registry client as `onEvent`. */
   debug: DebugLog | undefined;
+  /** The configuration file's settings (see config-file.ts): defaults below flags and environment variables. */
+  config: MoteConfig;
 }
 
 export function commandContext(command: Command, shared: Shared): CommandContext {
   const globals = command.optsWithGlobals<GlobalOptions>();
   const json = globals.json === true;
   const quiet = globals.quiet === true;
+  const config = loadConfig();
   return {
     out: new Output(json, quiet),
-    cacheDir: resolveCacheDir(globals.cache),
+    cacheDir: resolveCacheDir(globals.cache, process.env, process.cwd(), config.cache),
+    config,
     signal: shared.signal,
     json,
     quiet,

@@ -20,6 +20,8 @@ export function formatRegistryEvent(e: RegistryEvent): string {
       return `rate limit for ${e.host}: now ${e.requestsPerSecond} requests/s`;
     case 'credential':
       return `credentials for ${e.registry}: ${e.source ?? 'none found (anonymous)'}`;
+    case 'mirror-fallback':
+      return `mirror ${e.mirror} of ${e.registry} failed (${e.reason}): asking the next`;
   }
 }
 

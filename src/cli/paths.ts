@@ -10,7 +10,10 @@ export { defaultCacheDir, type CacheDirEnv };
  * default cache instead would put, prune or remove motes in a cache the user did not name. (An empty
  * `$MOTE_CACHE_DIR` still counts as unset, as the XDG variables do.)
  */
-export function resolveCacheDir(flag: string | undefined, env: CacheDirEnv = process.env, cwd = process.cwd()): string {
+export function resolveCacheDir(flag: string | undefined, env: CacheDirEnv = process.env, cwd = process.cwd(), configured?: string): string {
   if (flag === '') throw new InvalidArgumentError('--cache: the directory name is empty');
-  return flag !== undefined ? path.resolve(cwd, flag) : defaultCacheDir(env, { cwd });
+  if (flag !== undefined) return path.resolve(cwd, flag);
+  // The configuration file's `cache` comes after the environment variable, before the XDG default.
+  if (configured !== undefined && !env.MOTE_CACHE_DIR) return configured;
+  return defaultCacheDir(env, { cwd });
 }

@@ -1,5 +1,7 @@
 /** The registry options every command that may contact a registry takes (`pull`, `tags`, `inspect`, `latest`, `warm`). */
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
+import type { MirrorsOption } from '../registry/types.js';
+import type { MoteConfig } from './config-file.js';
 import type { DebugLog } from './debug.js';
 
 export interface RegistryCliOptions {
@@ -24,14 +26,31 @@ export function addRegistryOptions(command: Command): Command {
     .option('--authfile <file>', 'credentials file (Docker config.json or containers auth.json format)');
 }
 
+/** What the client options come from besides the flags: the command's `--debug` log and the configuration file. */
+export interface ClientContext {
+  debug?: DebugLog | undefined;
+  config?: MoteConfig;
+}
+
+/** `--insecure` hosts and the configuration file's, together (the file adds; it never takes a flag's host away). */
+export function insecureHosts(opts: RegistryCliOptions, config: MoteConfig = {}): string[] | undefined {
+  const all = [...(opts.insecure ?? []), ...(config.insecure ?? [])];
+  return all.length > 0 ? [...new Set(all)] : undefined;
+}
+
 /**
- * The client options for what the user gave (the registry layer is loaded by the caller, on demand); `debug` is
- * the command's `--debug` log (`CommandContext.debug`), given to the client as its event listener.
+ * The client options for what the user gave (the registry layer is loaded by the caller, on demand): the flags,
+ * the configuration file's insecure hosts and mirrors, and `--debug`'s log as the client's event listener.
  */
-export function clientOptions(opts: RegistryCliOptions, debug?: DebugLog): { insecure?: string[]; authFile?: string; onEvent?: DebugLog } {
+export function clientOptions(
+  opts: RegistryCliOptions,
+  ctx: ClientContext = {},
+): { insecure?: string[]; authFile?: string; onEvent?: DebugLog; mirrors?: MirrorsOption } {
+  const insecure = insecureHosts(opts, ctx.config);
   return {
-    ...(opts.insecure && { insecure: opts.insecure }),
+    ...(insecure && { insecure }),
     ...(opts.authfile !== undefined && { authFile: opts.authfile }),
-    ...(debug && { onEvent: debug }),
+    ...(ctx.debug && { onEvent: ctx.debug }),
+    ...(ctx.config?.registries && { mirrors: ctx.config.registries }),
   };
 }

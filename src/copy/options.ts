@@ -41,8 +41,8 @@ export function resolveCopyOptions(options: CopyOptions): ResolvedCopyOptions {
   }
   if (compress === 'gzip') level ??= DEFAULT_GZIP_LEVEL;
   if (compress === 'zstd') level ??= DEFAULT_ZSTD_LEVEL;
-  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined)) {
-    throw new InvalidArgumentError('copy: insecure, authFile and onRegistryEvent configure the client copy makes; with your own client, give them to it instead');
+  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined || options.mirrors !== undefined)) {
+    throw new InvalidArgumentError('copy: insecure, authFile, mirrors and onRegistryEvent configure the client copy makes; with your own client, give them to it instead');
   }
   return { platform, concurrency, compress, level, removeSignatures: options.removeSignatures === true };
 }

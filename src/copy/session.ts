@@ -60,6 +60,7 @@ export async function openCopySession(options: CopyOptions, needsClient: boolean
         ...(options.insecure && { insecure: options.insecure }),
         ...(options.authFile !== undefined && { authFile: options.authFile }),
         ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
+        ...(options.mirrors && { mirrors: options.mirrors }),
       });
     }
     await local.initialize();

@@ -2,7 +2,7 @@
 import type { PlatformSpec } from '../oci/platform.js';
 import type { PullProgressEvent } from '../pull/types.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { RegistryEvent } from '../registry/types.js';
+import type { MirrorsOption, RegistryEvent } from '../registry/types.js';
 import type { FileMoteCache } from '../store/file-cache.js';
 
 /**
@@ -36,6 +36,8 @@ export interface CopyOptions {
    * limits; where credentials came from): for tracing, as `mote --debug` does. Must not throw (it is isolated).
    */
   onRegistryEvent?: (event: RegistryEvent) => void;
+  /** Registry mirrors for the client made here (see `RegistryClientOptions.mirrors`). */
+  mirrors?: MirrorsOption;
   /** Copy every platform of an index (skopeo's `--all`). Default: the host's platform only. */
   all?: boolean;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */

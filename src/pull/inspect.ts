@@ -23,7 +23,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 /** Configs larger than this are not image configs (an image config is KiBs; Docker's own limit is 8 MiB). */
 export const MAX_CONFIG_BYTES = 16 << 20;
 
-export type InspectOptions = Pick<PullOptions, 'cache' | 'client' | 'insecure' | 'authFile' | 'onRegistryEvent' | 'offline' | 'signal' | 'deadlineMs'> & {
+export type InspectOptions = Pick<PullOptions, 'cache' | 'client' | 'insecure' | 'authFile' | 'mirrors' | 'onRegistryEvent' | 'offline' | 'signal' | 'deadlineMs'> & {
   /**
    * `os/arch[/variant]`: for an index, follow it to that platform's manifest. Without it `manifest` and `digest`
    * answer for the reference itself (the index); `config`, which an index does not have, takes the host's.

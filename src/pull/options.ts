@@ -58,8 +58,8 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
     throw new InvalidArgumentError(`pull: placement must be 'link' or 'copy', got ${JSON.stringify(String(options.placement))}`);
   }
   // A caller's client has its own credentials and TLS policy: these options would be silently ignored.
-  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined)) {
-    throw new InvalidArgumentError('pull: insecure, authFile and onRegistryEvent configure the client pull makes; with your own client, give them to it instead');
+  if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined || options.mirrors !== undefined)) {
+    throw new InvalidArgumentError('pull: insecure, authFile, mirrors and onRegistryEvent configure the client pull makes; with your own client, give them to it instead');
   }
   if (options.offline && options.client !== undefined) {
     throw new InvalidArgumentError('pull: offline uses no registry client; give either offline or a client');

@@ -79,6 +79,7 @@ export async function openSession(ref: Reference, options: PullOptions): Promise
             ...(options.insecure && { insecure: options.insecure }),
             ...(options.authFile !== undefined && { authFile: options.authFile }),
             ...(options.onRegistryEvent && { onEvent: options.onRegistryEvent }),
+            ...(options.mirrors && { mirrors: options.mirrors }),
           });
     }
     await local.initialize();

@@ -2,7 +2,7 @@
 import type { Descriptor } from '../oci/descriptor.js';
 import type { PlatformSpec } from '../oci/platform.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { RegistryEvent } from '../registry/types.js';
+import type { MirrorsOption, RegistryEvent } from '../registry/types.js';
 import type { FileMoteCache } from '../store/file-cache.js';
 import type { BlobPlacement } from './destination/blob-source.js';
 
@@ -43,6 +43,8 @@ export interface PullOptions {
    * limits; where credentials came from): for tracing, as `mote --debug` does. Must not throw (it is isolated).
    */
   onRegistryEvent?: (event: RegistryEvent) => void;
+  /** Registry mirrors for the client made here (see `RegistryClientOptions.mirrors`). */
+  mirrors?: MirrorsOption;
   /**
    * Contact no registry: a tag is resolved from the cache's record of the last pull of it (see `listRefs`), every
    * manifest and blob comes from the store. What is missing is an `OfflineMissError` (`ERR_MOTE_NOT_CACHED`).

@@ -18,6 +18,9 @@ import type { BlobRangeOptions } from './api/blobs.js';
 import type { PingResult, TagsOptions } from './api/tags.js';
 import type { PushBlobOptions, PushBlobResult } from './api/uploads.js';
 import { Authenticator } from './auth/authenticator.js';
+import { MirrorTable } from './mirrors.js';
+import { toRepositoryName } from './names.js';
+import { isDigest } from '../digest/index.js';
 import { FileCredentialSource } from './auth/credential-sources.js';
 import { fetchToken } from './auth/token.js';
 import { RateLimiter } from './transport/limiter.js';
@@ -42,12 +45,16 @@ export type { BlobRangeOptions, PingResult, PushBlobOptions, PushBlobResult, Tag
 export class RegistryClient {
   readonly #origins: Origins;
   readonly #transport: Transport;
+  readonly #mirrors: MirrorTable;
+  readonly #emit: (e: RegistryEvent) => void;
 
   constructor(options: RegistryClientOptions = {}) {
     const o = { ...options };
-    const insecure = [...(o.insecure ?? [])];
+    this.#mirrors = new MirrorTable(o.mirrors);
+    const insecure = [...(o.insecure ?? []), ...this.#mirrors.insecureHosts];
     // The user's listener is called safely: its failure is not the request's.
     const emit = (e: RegistryEvent) => callSafely(o.onEvent, e);
+    this.#emit = emit;
     if (o.authFile !== undefined && o.credentials !== undefined) {
       throw new InvalidArgumentError('RegistryClient: give either credentials or authFile, not both (one of them would be ignored)');
     }
@@ -114,12 +121,17 @@ export class RegistryClient {
    * `Docker-Content-Digest` when the registry sends one (`DigestMismatchError`); more than 4 MiB is refused.
    */
   getManifest(repo: RepositoryName | string, tagOrDigest: string, options: RequestOptions = {}): Promise<FetchedManifest> {
-    return manifestApi.getManifest(this.#transport, repo, tagOrDigest, options);
+    return this.#read(repo, isDigest(tagOrDigest), options, (r) => manifestApi.getManifest(this.#transport, r, tagOrDigest, options));
+  }
+
+  /** A read through the repository's mirrors, if its registry has any (`mirrors`), then the registry. */
+  #read<T>(repo: RepositoryName | string, byDigest: boolean, options: RequestOptions, read: (repo: RepositoryName) => Promise<T>): Promise<T> {
+    return this.#mirrors.read(toRepositoryName(repo), byDigest, this.#emit, read, options.signal);
   }
 
   /** A manifest's descriptor by HEAD (falls back to GET when a tag's digest is not in the headers). */
   headManifest(repo: RepositoryName | string, tagOrDigest: string, options: RequestOptions = {}): Promise<Descriptor> {
-    return manifestApi.headManifest(this.#transport, repo, tagOrDigest, options);
+    return this.#read(repo, isDigest(tagOrDigest), options, (r) => manifestApi.headManifest(this.#transport, r, tagOrDigest, options));
   }
 
   /** Uploads a manifest under a tag or digest; returns its digest. Retried like a GET (a PUT of a manifest is idempotent). */
@@ -129,11 +141,12 @@ export class RegistryClient {
 
   /** A blob's size (and media type as served, usually `application/octet-stream`); `RegistryNotFoundError` if absent. */
   headBlob(repo: RepositoryName | string, digest: string, options: RequestOptions = {}): Promise<Descriptor> {
-    return blobApi.headBlob(this.#transport, repo, digest, options);
+    return this.#read(repo, true, options, (r) => blobApi.headBlob(this.#transport, r, digest, options));
   }
 
   /** True if the blob is in the repository (HEAD). */
   blobExists(repo: RepositoryName | string, digest: string, options: RequestOptions = {}): Promise<boolean> {
+    // Not through mirrors: this asks about the registry itself (a push checks its destination with it).
     return blobApi.blobExists(this.#transport, repo, digest, options);
   }
 
@@ -144,7 +157,7 @@ export class RegistryClient {
    * errors with `RegistryProtocolError` if it ends short. Retries happen only until the body is returned.
    */
   getBlob(repo: RepositoryName | string, digest: string, options: BlobRangeOptions = {}): Promise<BlobResponse> {
-    return blobApi.getBlob(this.#transport, repo, digest, options);
+    return this.#read(repo, true, options, (r) => blobApi.getBlob(this.#transport, r, digest, options));
   }
 
   /**

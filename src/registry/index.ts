@@ -14,7 +14,11 @@ export type {
   RegistryClientOptions,
   Credential,
   CredentialSource,
+  RegistryMirror,
+  RegistryMirrors,
+  MirrorsOption,
 } from './types.js';
+export { MirrorTable } from './mirrors.js';
 export {
   RegistryError,
   RegistryAuthError,

@@ -46,7 +46,9 @@ export type RegistryEvent =
    * from (an auth file, or `docker-credential-<name>` and the file naming it), absent when there is none
    * (anonymous). Never the credential itself.
    */
-  | { type: 'credential'; registry: string; source?: string };
+  | { type: 'credential'; registry: string; source?: string }
+  /** A mirror of `registry` failed a read (`reason`); the next mirror, or the registry itself, is asked. */
+  | { type: 'mirror-fallback'; registry: string; mirror: string; reason: string };
 
 export interface RetryOptions {
   /** Attempts per request including the first. Default 5. */
@@ -103,6 +105,11 @@ export interface RegistryClientOptions {
    * HTTPS with verified certificates.
    */
   insecure?: readonly string[];
+  /**
+   * Mirrors per registry host, tried in order for reads (manifests and blobs) before the registry itself, as
+   * containers' `registries.conf` does; any failure of a mirror falls through to the next (see `MirrorTable`).
+   */
+  mirrors?: MirrorsOption;
   retry?: RetryOptions;
   rateLimit?: RateLimitOptions;
   /** Connections per registry origin. Default 8. */
@@ -133,3 +140,20 @@ export interface Credential {
 export interface CredentialSource {
   get(registry: string, repository?: string): Promise<Credential | undefined>;
 }
+
+/** Registry mirrors (see `MirrorTable` in mirrors.ts for what is read through them, and when). */
+export interface RegistryMirror {
+  /** `host[:port][/path]`. */
+  location: string;
+  /** Plain HTTP or unverified TLS allowed for this mirror (as `RegistryClientOptions.insecure`). */
+  insecure?: boolean;
+}
+
+export interface RegistryMirrors {
+  mirrors: readonly RegistryMirror[];
+  /** Mirrors answer manifests by digest (and blobs) only; a tag is resolved by the registry. Default false. */
+  digestOnly?: boolean;
+}
+
+/** Mirrors per registry host. */
+export type MirrorsOption = Readonly<Record<string, RegistryMirrors>>;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addRegistryOptions } from '../registry-options.js';
+import { addRegistryOptions, insecureHosts } from '../registry-options.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { CopyProgressEvent, CopyResult, LayerCompression } from '../../copy/index.js';
 import type { PullProgressEvent } from '../../pull/index.js';
@@ -71,6 +71,9 @@ export function registerCopy(program: Command, shared: Shared): void {
       const level = wholeNumber(opts.destCompressLevel, '--dest-compress-level');
       const concurrency = wholeNumber(opts.concurrency, '--concurrency');
       const { copy, parseEndpoint } = await import('../../copy/index.js');
+      // --platform, else the configuration file's (never over --all); the file's insecure hosts add to --insecure.
+      const platform = opts.platform ?? (opts.all ? undefined : ctx.config.platform);
+      const insecure = insecureHosts(opts, ctx.config);
       const src = parseEndpoint(source, 'source');
       const dest = parseEndpoint(destination, 'destination');
       const progress = ctx.json || ctx.quiet ? undefined : pullProgress({ stream: process.stderr, tty: ctx.stderrIsTTY });
@@ -88,11 +91,12 @@ export function registerCopy(program: Command, shared: Shared): void {
               cache: ctx.cacheDir,
               signal: ctx.signal,
               ...(opts.all && { all: true }),
-              ...(opts.platform !== undefined && { platform: opts.platform }),
+              ...(platform !== undefined && { platform }),
               ...(format !== undefined && { compress: format as LayerCompression }),
               ...(level !== undefined && { compressLevel: level }),
               ...(opts.removeSignatures && { removeSignatures: true }),
-              ...(opts.insecure && { insecure: opts.insecure }),
+              ...(insecure && { insecure }),
+              ...(ctx.config.registries && { mirrors: ctx.config.registries }),
               ...(authFile !== undefined && { authFile }),
               ...(ctx.debug && { onRegistryEvent: ctx.debug }),
               ...(concurrency !== undefined && { concurrency }),

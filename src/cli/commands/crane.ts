@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { InspectOptions } from '../../pull/inspect.js';
 import { commandContext, type CommandContext, type Shared } from '../context.js';
-import { addRegistryOptions, type RegistryCliOptions } from '../registry-options.js';
+import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
 import { registryArgument } from '../transport.js';
 
 interface InspectCliOptions extends RegistryCliOptions {
@@ -15,16 +15,19 @@ interface InspectCliOptions extends RegistryCliOptions {
   fullRef?: boolean;
 }
 
-function inspectOptions(ctx: CommandContext, opts: InspectCliOptions): InspectOptions {
+/** `platformDefault`: the configuration's platform is a default where the command picks one anyway (`config`). */
+function inspectOptions(ctx: CommandContext, opts: InspectCliOptions, platformDefault = false): InspectOptions {
+  const platform = opts.platform ?? (platformDefault ? ctx.config.platform : undefined);
+  if (opts.offline) return { cache: ctx.cacheDir, signal: ctx.signal, offline: true, ...(platform !== undefined && { platform }) };
+  const { insecure, authFile, onEvent, mirrors } = clientOptions(opts, ctx);
   return {
     cache: ctx.cacheDir,
     signal: ctx.signal,
-    ...(opts.platform !== undefined && { platform: opts.platform }),
-    ...(opts.offline ? { offline: true } : {
-      ...(opts.insecure && { insecure: opts.insecure }),
-      ...(opts.authfile !== undefined && { authFile: opts.authfile }),
-      ...(ctx.debug && { onRegistryEvent: ctx.debug }),
-    }),
+    ...(platform !== undefined && { platform }),
+    ...(insecure && { insecure }),
+    ...(authFile !== undefined && { authFile }),
+    ...(onEvent && { onRegistryEvent: onEvent }),
+    ...(mirrors && { mirrors }),
   };
 }
 
@@ -52,7 +55,7 @@ export function registerCraneCommands(program: Command, shared: Shared): void {
     async (reference: string, opts: InspectCliOptions, cmd: Command) => {
       const ctx = commandContext(cmd, shared);
       const { fetchImageConfig } = await import('../../pull/inspect.js');
-      const doc = await fetchImageConfig(registryArgument(reference), inspectOptions(ctx, opts));
+      const doc = await fetchImageConfig(registryArgument(reference), inspectOptions(ctx, opts, true));
       process.stdout.write(doc.bytes);
     },
   );

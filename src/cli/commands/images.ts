@@ -28,7 +28,7 @@ function addCacheOptions(command: Command): Command {
 /** Opens the store (and, unless offline, a registry client), runs `fn`, closes both. */
 async function withMetadata<T>(ctx: CommandContext, opts: CacheCliOptions, fn: (cache: ImageMetadataCache, read: ReadOptions) => Promise<T>): Promise<T> {
   const [{ openImageMetadataStore }, { ImageMetadataCache }] = await Promise.all([import('../../metadata/spec.js'), import('../../images/cache.js')]);
-  const client = opts.offline ? undefined : new (await import('../../registry/client.js')).RegistryClient(clientOptions(opts, ctx.debug));
+  const client = opts.offline ? undefined : new (await import('../../registry/client.js')).RegistryClient(clientOptions(opts, ctx));
   try {
     const store = await openImageMetadataStore(opts.store, ctx.cacheDir);
     try {

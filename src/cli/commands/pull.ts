@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { addRegistryOptions } from '../registry-options.js';
+import { addRegistryOptions, insecureHosts } from '../registry-options.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
 import { formatElapsed, parseDuration } from '../duration.js';
 import { formatSize } from '../size.js';
-import { commandContext, type Shared } from '../context.js';
+import { commandContext, withCache, type CommandContext, type Shared } from '../context.js';
 import { pullProgress } from '../pull-progress.js';
 import { registryArgument } from '../transport.js';
 
@@ -63,6 +63,9 @@ export function registerPull(program: Command, shared: Shared): void {
     .action(async (reference: string, opts: PullCliOptions, command: Command) => {
       const ctx = commandContext(command, shared);
       const source = registryArgument(reference);
+      // --platform, else the configuration file's (a default: it never overrides --all-platforms).
+      const platform = opts.platform ?? (opts.allPlatforms ? undefined : ctx.config.platform);
+      const insecure = insecureHosts(opts, ctx.config);
       const concurrency = parseConcurrency(opts.concurrency);
       // Loaded here, not at start-up: `mote --version` and the other commands never pay for the registry layer.
       const { pull, MAX_DEADLINE_MS } = await import('../../pull/index.js');
@@ -75,9 +78,10 @@ export function registerPull(program: Command, shared: Shared): void {
         result = await pull(source, opts.to, {
           cache: ctx.cacheDir,
           signal: ctx.signal,
-          ...(opts.platform !== undefined && { platform: opts.platform }),
+          ...(platform !== undefined && { platform }),
           ...(opts.allPlatforms && { allPlatforms: true }),
-          ...(opts.insecure && { insecure: opts.insecure }),
+          ...(insecure && { insecure }),
+          ...(ctx.config.registries && { mirrors: ctx.config.registries }),
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
           ...(ctx.debug && { onRegistryEvent: ctx.debug }),
           ...(opts.offline && { offline: true }),
@@ -90,8 +94,22 @@ export function registerPull(program: Command, shared: Shared): void {
         progress?.stop();
       }
       const elapsedMs = Math.round(performance.now() - started);
+      // The configuration's maxSize: the cache is pruned back to it after each pull (least recently used first;
+      // what the new layout hard-links stays, as with mote prune).
+      const pruned = ctx.config.maxSize === undefined ? undefined : await autoPrune(ctx, ctx.config.maxSize);
       // On stderr, in the mode's format (a JSON line in --json mode; the result document lists them too).
       for (const w of result.warnings) ctx.out.warning(Object.assign(new Error(w.message), { code: w.code, name: 'Warning' }));
-      ctx.out.result({ ...result, elapsedMs }, () => summary(result, elapsedMs));
+      ctx.out.result({ ...result, elapsedMs, ...(pruned && { pruned }) }, () => [
+        ...summary(result, elapsedMs),
+        ...(pruned
+          ? [`  pruned:        ${pruned.removedCount} blob${pruned.removedCount === 1 ? '' : 's'}, ${formatSize(pruned.freedBytes)} (maxSize ${formatSize(pruned.maxSize)} in ${ctx.config.file}), ${formatSize(pruned.remainingBytes)} remaining`]
+          : []),
+      ]);
     });
+}
+
+/** The prune after a pull that the configuration's `maxSize` asks for, as its result reports it. */
+async function autoPrune(ctx: CommandContext, maxSize: number): Promise<{ removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number }> {
+  const r = await withCache(ctx, {}, (cache) => cache.prune(maxSize, { signal: ctx.signal }));
+  return { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize };
 }

@@ -75,7 +75,7 @@ export function registerWarm(program: Command, shared: Shared): void {
     process.once('SIGTERM', stop);
     // A background warmer leaves a fifth of a budget a registry announces to the pulls people run.
     const metrics = new WarmMetrics();
-    const client = new RegistryClient({ ...clientOptions(opts), rateLimit: { reserveFraction: WARM_BUDGET_RESERVE }, onEvent: (e) => {
+    const client = new RegistryClient({ ...clientOptions(opts, { config: ctx.config }), rateLimit: { reserveFraction: WARM_BUDGET_RESERVE }, onEvent: (e) => {
         metrics.registryEvent(e);
         ctx.debug?.(e);
       } });

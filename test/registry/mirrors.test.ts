@@ -1,0 +1,82 @@
+/**
+ * `MirrorTable`: what a mirrors option may say (checked before any request), and which repository each read goes
+ * to, in which order. The reads here are functions that record where they were sent; reads against real
+ * registries are in test/cli/config.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { RegistryNotFoundError, RegistryUnavailableError } from '../../src/registry/index.js';
+import { MirrorTable } from '../../src/registry/mirrors.js';
+import type { MirrorsOption, RegistryEvent, RepositoryName } from '../../src/registry/types.js';
+
+const repo = { registry: 'docker.io', repository: 'library/alpine' };
+
+describe('MirrorTable', () => {
+  it.each([
+    ['a registry that is not a host', { 'not a host': { mirrors: [] } }],
+    ['no mirrors list', { 'docker.io': {} }],
+    ['a location without a host', { 'docker.io': { mirrors: [{ location: '/path' }] } }],
+    ['a path that is not a repository path', { 'docker.io': { mirrors: [{ location: 'm.example/UPPER' }] } }],
+    ['insecure not a boolean', { 'docker.io': { mirrors: [{ location: 'm.example', insecure: 'yes' }] } }],
+    ['digestOnly not a boolean', { 'docker.io': { mirrors: [], digestOnly: 1 } }],
+    ['seventeen mirrors', { 'docker.io': { mirrors: Array.from({ length: 17 }, (_, i) => ({ location: `m${i}.example` })) } }],
+  ])('refuses %s', (_label, option) => {
+    expect(() => new MirrorTable(option as unknown as MirrorsOption)).toThrow(InvalidArgumentError);
+  });
+
+  it('reads through each mirror (its path before the repository), then the registry; lists insecure mirror hosts', async () => {
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'a.example/hub/' }, { location: 'b.example:5000', insecure: true }] } });
+    expect(table.insecureHosts).toEqual(['b.example:5000']);
+    const asked: RepositoryName[] = [];
+    const events: RegistryEvent[] = [];
+    const result = await table.read(repo, false, (e) => events.push(e), async (r) => {
+      asked.push(r);
+      if (r.registry !== 'docker.io') throw new RegistryNotFoundError('not here', { registry: r.registry });
+      return 'from the registry';
+    });
+    expect(result).toBe('from the registry');
+    expect(asked).toEqual([
+      { registry: 'a.example', repository: 'hub/library/alpine' },
+      { registry: 'b.example:5000', repository: 'library/alpine' },
+      repo,
+    ]);
+    expect(events.map((e) => e.type === 'mirror-fallback' && e.mirror)).toEqual(['a.example/hub', 'b.example:5000']);
+    // Another registry has no mirrors: asked directly.
+    const other = { registry: 'ghcr.io', repository: 'x/y' };
+    expect(await table.read(other, true, () => {}, async (r) => r)).toEqual(other);
+  });
+
+  it('digestOnly: tags go to the registry alone; a mirror found unavailable is passed over, one that lacks a repository is not', async () => {
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'm.example' }], digestOnly: true } });
+    const asked: string[] = [];
+    const read = (fail: Error) => async (r: RepositoryName) => {
+      asked.push(r.registry);
+      if (r.registry === 'm.example') throw fail;
+      return r.registry;
+    };
+    await table.read(repo, false, () => {}, read(new Error('unused')));
+    expect(asked).toEqual(['docker.io']);
+    asked.length = 0;
+    await table.read(repo, true, () => {}, read(new RegistryNotFoundError('no', { registry: 'm.example' })));
+    await table.read(repo, true, () => {}, read(new RegistryNotFoundError('no', { registry: 'm.example' })));
+    expect(asked).toEqual(['m.example', 'docker.io', 'm.example', 'docker.io']);
+    asked.length = 0;
+    await table.read(repo, true, () => {}, read(new RegistryUnavailableError('down', { registry: 'm.example' })));
+    await table.read(repo, true, () => {}, read(new RegistryUnavailableError('down', { registry: 'm.example' })));
+    expect(asked).toEqual(['m.example', 'docker.io', 'docker.io']);
+  });
+
+  it('an abort is not a mirror failure: it stops at once', async () => {
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'm.example' }] } });
+    const controller = new AbortController();
+    controller.abort();
+    let calls = 0;
+    await expect(
+      table.read(repo, true, () => {}, async () => {
+        calls++;
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      }, controller.signal),
+    ).rejects.toThrow('aborted');
+    expect(calls).toBe(1);
+  });
+});

@@ -125,7 +125,8 @@ export class RegistryClient {
   }
 
   /** A read through the repository's mirrors, if its registry has any (`mirrors`), then the registry. */
-  #read<T>(repo: RepositoryName | string, byDigest: boolean, options: RequestOptions, read: (repo: RepositoryName) => Promise<T>): Promise<T> {
+  // async: a bad name rejects, as every call of the client does, rather than throwing where it is called.
+  async #read<T>(repo: RepositoryName | string, byDigest: boolean, options: RequestOptions, read: (repo: RepositoryName) => Promise<T>): Promise<T> {
     return this.#mirrors.read(toRepositoryName(repo), byDigest, this.#emit, read, options.signal);
   }
 

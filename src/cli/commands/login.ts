@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { CliError, USAGE_ERROR_CODE } from '../output.js';
 import { commandContext, type Shared } from '../context.js';
 import { ask, canPrompt } from '../prompt.js';
-import { collectHosts } from '../registry-options.js';
+import { collectHosts, insecureHosts } from '../registry-options.js';
 
 function isErrorCode(err: unknown, ...codes: string[]): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -78,9 +78,10 @@ export function registerLogin(program: Command, shared: Shared): void {
       let password = opts.passwordStdin ? await readStdinPassword(ctx.signal) : opts.password;
       if (opts.passwordStdin && password === '') throw new CliError(USAGE_ERROR_CODE, '--password-stdin: stdin held no password');
       let username = opts.username;
+      const insecure = insecureHosts(opts, ctx.config); // --insecure and the configuration file's
       const common = {
         ...(opts.authfile !== undefined && { authFile: opts.authfile }),
-        ...(opts.insecure && { insecure: opts.insecure }),
+        ...(insecure && { insecure }),
         ...(ctx.debug && { client: { onEvent: ctx.debug } }),
         signal: ctx.signal,
       };

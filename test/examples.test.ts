@@ -26,7 +26,7 @@ async function example(file: string, env: Record<string, string> = {}): Promise<
   const home = path.join(scratch, `home-${++n}`);
   fs.mkdirSync(home);
   const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...env };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
+  for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
   if (!('REDIS_URL' in env)) delete e.REDIS_URL;
   // A top-level await that never settles exits 13 with nothing said: the exit code is part of what is checked.
   const { stdout } = await run(process.execPath, [path.join('examples', file)], { cwd: root, env: e, encoding: 'utf8', timeout: 60_000 });

@@ -36,6 +36,9 @@ function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.MOTE_CACHE_DIR;
   delete env.XDG_CACHE_HOME;
+  // No configuration file from outside either (the private HOME has none).
+  delete env.MOTE_CONFIG;
+  delete env.XDG_CONFIG_HOME;
   env.HOME = path.join(scratch, 'home');
   return { ...env, ...extra };
 }

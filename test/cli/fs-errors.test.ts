@@ -27,7 +27,7 @@ interface Run {
 /** `mote args…` as root, or as nobody (`asNobody`). */
 function mote(args: string[], asNobody = false): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(scratch, 'home') };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME']) delete env[k];
+  for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME']) delete env[k];
   const [cmd, argv] = asNobody
     ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MOTE_BIN, ...args]]
     : [process.execPath, [MOTE_BIN, ...args]];

@@ -30,7 +30,7 @@ interface Session {
 /** `mote args…` on a pseudo-terminal, with a private HOME and runtime dir. */
 function terminal(args: string[], home: string): Session {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: path.join(home, 'run'), TERM: 'dumb' };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) delete env[k];
+  for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) delete env[k];
   fs.mkdirSync(path.join(home, 'run'), { recursive: true });
   const command = [process.execPath, MOTE_BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -29,7 +29,7 @@ interface Run {
 /** An environment with no outside credentials or cache: a private HOME and runtime dir, `extra` on top. */
 function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv & { HOME: string; XDG_RUNTIME_DIR: string } {
   const e: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
+  for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
   const home = fresh('home');
   const runtime = fresh('run');
   fs.mkdirSync(home, { recursive: true });

@@ -30,7 +30,7 @@ interface Run {
 /** No cache or credential variables from the outside, a private HOME: no test can touch a real cache or login. */
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(scratch, 'home') };
-  for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
+  for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
   return e;
 }
 

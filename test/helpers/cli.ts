@@ -18,7 +18,7 @@ export interface MoteRun {
 export function moteRunner(cwd: string, timeoutMs = 60_000) {
   const env = (): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(cwd, 'home') };
-    for (const k of ['MOTE_CACHE_DIR', 'XDG_CACHE_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
+    for (const k of ['MOTE_CACHE_DIR', 'MOTE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR']) delete e[k];
     return e;
   };
   /** Starts `mote args…`: the child, what it has written so far, and its end (exit code and everything it wrote). */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moteRunner } from '../helpers/cli.js';
-import { makeImage, type BuiltImage } from '../helpers/images.js';
+import { makeImage, TWO_PLATFORMS, type BuiltImage } from '../helpers/images.js';
 import { freePort } from '../helpers/net.js';
 import { pushLayout, registryUnavailableReason, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -94,10 +94,7 @@ describe.skipIf(reason)('what the file sets for pulls', () => {
     multi = await makeImage(layout, {
       tag: 'multi',
       layers: [{ size: 4_000 }],
-      platforms: [
-        { os: 'linux', architecture: 'amd64' },
-        { os: 'linux', architecture: 'arm64', variant: 'v8' },
-      ],
+      platforms: [...TWO_PLATFORMS],
     });
     await pushLayout(layout, 'multi', upstream, 'team/multi:v1');
     await pushLayout(layout, 'big', upstream, 'team/big:v1');

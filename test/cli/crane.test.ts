@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moteRunner } from '../helpers/cli.js';
-import { makeImage, type BuiltImage } from '../helpers/images.js';
+import { makeImage, TWO_PLATFORMS, type BuiltImage } from '../helpers/images.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -33,10 +33,7 @@ describe.skipIf(reason)('mote manifest, config, digest', () => {
     multi = await makeImage(layout, {
       tag: 'multi',
       layers: [{ size: 5_000 }],
-      platforms: [
-        { os: 'linux', architecture: 'amd64' },
-        { os: 'linux', architecture: 'arm64', variant: 'v8' },
-      ],
+      platforms: [...TWO_PLATFORMS],
     });
     await pushLayout(layout, 'app', registry, 'team/app:v1');
     await pushLayout(layout, 'multi', registry, 'team/multi:v1');

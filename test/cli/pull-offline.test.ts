@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedRef } from '../../src/pull/refs.js';
 import { moteRunner } from '../helpers/cli.js';
-import { makeImage, type BuiltImage } from '../helpers/images.js';
+import { makeImage, TWO_PLATFORMS, type BuiltImage } from '../helpers/images.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -37,10 +37,7 @@ describe.skipIf(reason)('mote images and mote pull --offline', () => {
     multi = await makeImage(layout, {
       tag: 'multi',
       layers: [{ size: 5_000 }],
-      platforms: [
-        { os: 'linux', architecture: 'amd64' },
-        { os: 'linux', architecture: 'arm64', variant: 'v8' },
-      ],
+      platforms: [...TWO_PLATFORMS],
     });
     await pushLayout(layout, 'app', registry, 'team/app:v1');
     await pushLayout(layout, 'multi', registry, 'team/multi:v2');

@@ -204,6 +204,12 @@ async function buildManifest(layout: string, spec: ImageSpec, platform: ImagePla
  * Writes an image into the OCI layout at `layoutDir` (created, or added to: other tags are kept, this tag is
  * replaced) and tags it with the `org.opencontainers.image.ref.name` annotation.
  */
+/** The two platforms most multi-platform tests use: linux/amd64 and linux/arm64/v8. */
+export const TWO_PLATFORMS: readonly ImagePlatform[] = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64', variant: 'v8' },
+];
+
 export async function makeImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImage> {
   if (!spec.tag || /[\s:/@]/.test(spec.tag)) throw new Error(`makeImage: bad tag ${JSON.stringify(spec.tag)}`);
   const compress = spec.compress ?? true;

@@ -65,7 +65,14 @@ export class MirrorTable {
         const reason = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
         emit({ type: 'mirror-fallback', registry: repo.registry, mirror: m.location, reason });
         // Not there is a fact about one repository; unavailable is the mirror's state, for a while.
-        if (errorCategory(err) === ErrorCategory.Unavailable) this.#down.set(m.location, Date.now() + MIRROR_DOWN_MS);
+        const category = errorCategory(err);
+        if (category === ErrorCategory.Unavailable) this.#down.set(m.location, Date.now() + MIRROR_DOWN_MS);
+        // A mirror that serves wrong bytes is worth more than a debug line: the registry answers, and the user hears.
+        if (category === ErrorCategory.Integrity) {
+          process.emitWarning(`mirror ${m.location} of ${repo.registry} served content that failed verification (${reason}); read from the next source instead`, {
+            code: 'MOTECACHE_MIRROR_INTEGRITY',
+          });
+        }
       }
     }
     return read(repo);

@@ -80,3 +80,25 @@ describe('MirrorTable', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('MirrorTable and a mirror that lies', () => {
+  it('wrong bytes from a mirror: the registry answers, and a MOTECACHE_MIRROR_INTEGRITY warning says so', async () => {
+    const { DigestMismatchError } = await import('../../src/errors.js');
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'liar.example' }] } });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const answer = await table.read(repo, true, () => {}, async (r) => {
+        if (r.registry === 'liar.example') throw new DigestMismatchError(`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`);
+        return 'true bytes';
+      });
+      expect(answer).toBe('true bytes');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+      expect(warnings.map((w) => (w as { code?: string }).code)).toEqual(['MOTECACHE_MIRROR_INTEGRITY']);
+      expect(warnings[0]!.message).toContain('liar.example');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});

@@ -61,6 +61,9 @@ export function resolvePullOptions(options: PullOptions): ResolvedPullOptions {
   if (options.client !== undefined && (options.insecure !== undefined || options.authFile !== undefined || options.onRegistryEvent !== undefined || options.mirrors !== undefined)) {
     throw new InvalidArgumentError('pull: insecure, authFile, mirrors and onRegistryEvent configure the client pull makes; with your own client, give them to it instead');
   }
+  if (options.pruneTo !== undefined && (!Number.isSafeInteger(options.pruneTo) || options.pruneTo < 0)) {
+    throw new InvalidArgumentError(`pull: pruneTo must be a whole number of bytes >= 0, got ${String(options.pruneTo)}`);
+  }
   if (options.offline && options.client !== undefined) {
     throw new InvalidArgumentError('pull: offline uses no registry client; give either offline or a client');
   }

@@ -107,6 +107,12 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
       const warning = platformMismatch(platform, single.doc.config, s.lease.pathOf(single.doc.config.digest));
       if (warning) result.warnings.push(warning);
     }
+    // A size the cache is kept to: pruned now, while the lease still holds every blob of this image (prune leaves
+    // what has another link), so the image just pulled stays even in an archive, with --copy, or over the size.
+    if (options.pruneTo !== undefined) {
+      const r = await s.local.prune(options.pruneTo, { ...(s.signal && { signal: s.signal }) });
+      result.pruned = { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize: options.pruneTo };
+    }
     failed = false;
     return result;
   } finally {

@@ -46,6 +46,11 @@ export interface PullOptions {
   /** Registry mirrors for the client made here (see `RegistryClientOptions.mirrors`). */
   mirrors?: MirrorsOption;
   /**
+   * After the pull, prune the store to this many bytes (least recently used first), keeping this image: the
+   * configuration file's `maxSize`. Reported as `PullResult.pruned`.
+   */
+  pruneTo?: number;
+  /**
    * Contact no registry: a tag is resolved from the cache's record of the last pull of it (see `listRefs`), every
    * manifest and blob comes from the store. What is missing is an `OfflineMissError` (`ERR_MOTE_NOT_CACHED`).
    */
@@ -111,6 +116,8 @@ export interface PullResult {
    * live elsewhere by design and must not be redistributed (skopeo does the same).
    */
   skipped: Descriptor[];
+  /** What `pruneTo` removed, when it was given. */
+  pruned?: { removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number };
   /** What the caller should hear about (empty when nothing): the CLI prints each as a warning. */
   warnings: PullWarning[];
   /** `BytesTracker` over every descriptor of the image: `total` counts repeats, `deduplicated` each digest once. */

@@ -129,6 +129,8 @@ describe.skipIf(reason)('what the file sets for pulls', () => {
     // The big layer alone is over the limit: what remains is at most the newest image.
     expect(du.bytes).toBeLessThanOrEqual(big.totalBytes);
     expect(fs.existsSync(path.join(cache, 'blobs', 'sha256', app.manifests[0]!.layers[0]!.digest.slice(7)))).toBe(false);
+    // The image just pulled stays whole although it alone is over the size (the pull's lease holds it while pruning).
+    for (const b of big.blobs) expect(fs.existsSync(path.join(cache, 'blobs', 'sha256', b.digest.slice(7))), b.digest).toBe(true);
   });
 
   it('registries: a mirror answers first (here it alone has the image); a mirror that is down falls back to the registry', async () => {

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { PullProgressEvent, PullResult } from '../../pull/index.js';
 import { formatElapsed, parseDuration } from '../duration.js';
 import { formatSize } from '../size.js';
-import { commandContext, withCache, type CommandContext, type Shared } from '../context.js';
+import { commandContext, type Shared } from '../context.js';
 import { pullProgress } from '../pull-progress.js';
 import { registryArgument } from '../transport.js';
 
@@ -85,6 +85,8 @@ export function registerPull(program: Command, shared: Shared): void {
           ...(opts.authfile !== undefined && { authFile: opts.authfile }),
           ...(ctx.debug && { onRegistryEvent: ctx.debug }),
           ...(opts.offline && { offline: true }),
+          // The configuration's maxSize: the cache is pruned back to it after each pull, this image kept.
+          ...(ctx.config.maxSize !== undefined && { pruneTo: ctx.config.maxSize }),
           ...(concurrency !== undefined && { concurrency }),
           ...(deadlineMs !== undefined && { deadlineMs }),
           ...(opts.copy && { placement: 'copy' as const }),
@@ -94,22 +96,14 @@ export function registerPull(program: Command, shared: Shared): void {
         progress?.stop();
       }
       const elapsedMs = Math.round(performance.now() - started);
-      // The configuration's maxSize: the cache is pruned back to it after each pull (least recently used first;
-      // what the new layout hard-links stays, as with mote prune).
-      const pruned = ctx.config.maxSize === undefined ? undefined : await autoPrune(ctx, ctx.config.maxSize);
       // On stderr, in the mode's format (a JSON line in --json mode; the result document lists them too).
       for (const w of result.warnings) ctx.out.warning(Object.assign(new Error(w.message), { code: w.code, name: 'Warning' }));
-      ctx.out.result({ ...result, elapsedMs, ...(pruned && { pruned }) }, () => [
+      const { pruned } = result;
+      ctx.out.result({ ...result, elapsedMs }, () => [
         ...summary(result, elapsedMs),
         ...(pruned
           ? [`  pruned:        ${pruned.removedCount} blob${pruned.removedCount === 1 ? '' : 's'}, ${formatSize(pruned.freedBytes)} (maxSize ${formatSize(pruned.maxSize)} in ${ctx.config.file}), ${formatSize(pruned.remainingBytes)} remaining`]
           : []),
       ]);
     });
-}
-
-/** The prune after a pull that the configuration's `maxSize` asks for, as its result reports it. */
-async function autoPrune(ctx: CommandContext, maxSize: number): Promise<{ removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number }> {
-  const r = await withCache(ctx, {}, (cache) => cache.prune(maxSize, { signal: ctx.signal }));
-  return { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize };
 }

@@ -17,6 +17,7 @@ import { MirrorTable } from '../registry/mirrors.js';
 import type { MirrorsOption } from '../registry/types.js';
 import { CliError, USAGE_ERROR_CODE } from './output.js';
 import { parseSize } from './size.js';
+import { readSmallFile } from '../internal/fs.js';
 
 /** A configuration file is a few lines; past this it is not one. */
 const MAX_CONFIG_BYTES = 256 * 1024;
@@ -59,20 +60,11 @@ export function configFilePath(env: ConfigEnv = process.env): string | undefined
 const problem = (file: string, key: string, what: string): CliError => new CliError(USAGE_ERROR_CODE, `configuration ${file}: ${key}: ${what}`);
 
 function text(file: string): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    throw new CliError(USAGE_ERROR_CODE, `configuration ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new CliError(USAGE_ERROR_CODE, `configuration ${file}: not a file`);
-    if (st.size > MAX_CONFIG_BYTES) throw new CliError(USAGE_ERROR_CODE, `configuration ${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
-    return fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
+  // The user's own file, through a link if it is one; a FIFO or a device is refused, not waited on.
+  const body = readSmallFile(file, MAX_CONFIG_BYTES, true);
+  if (typeof body === 'string') return body;
+  const why = body.refused === 'too-large' ? `larger than ${MAX_CONFIG_BYTES} bytes` : body.refused === 'not-a-file' ? 'not a file' : `cannot be read (${body.code})`;
+  throw new CliError(USAGE_ERROR_CODE, `configuration ${file}: ${why}`);
 }
 
 function parseDocument(file: string): unknown {

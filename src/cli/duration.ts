@@ -28,3 +28,20 @@ export function formatElapsed(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
 }
+
+const AGE_UNITS: Readonly<Record<string, number>> = { s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * An age for what deletes by age (`prune --older-than`): a unit is required and only unambiguous ones are taken
+ * (`s`, `min`, `h`, `d`, `w`, lowercase). A bare `30` meant as days, or `6m`/`6M` meant as months, would otherwise
+ * be read as seconds or minutes and empty the cache.
+ */
+export function parseAge(s: string, what: string, max: number): number {
+  const quoted = JSON.stringify(s).slice(0, 100);
+  const m = /^(\d+(?:\.\d+)?)(s|min|h|d|w)$/.exec(typeof s === 'string' ? s.trim() : '');
+  if (!m) throw new InvalidArgumentError(`${what}: invalid age ${quoted}: a number and one of s, min, h, d, w (e.g. 30d, 12h, 2w)`);
+  const ms = Math.round(Number(m[1]) * AGE_UNITS[m[2]!]!);
+  if (ms < 1) throw new InvalidArgumentError(`${what}: the age ${quoted} must be positive`);
+  if (ms > max) throw new InvalidArgumentError(`${what}: the age ${quoted} is too long (at most ${Math.floor(max / 86_400_000)} days)`);
+  return ms;
+}

@@ -209,3 +209,32 @@ export function mkdirpSync(dir: string): void {
     throw err;
   }
 }
+
+/** Why {@link readSmallFile} read nothing: the file is missing or unopenable, not a regular file, or over the limit. */
+export type SmallFileRefusal = { refused: 'unreadable' | 'not-a-file' | 'too-large'; code?: string };
+
+/**
+ * A small file read whole, safely from a directory others may write: never through a final symlink, never
+ * blocking on a FIFO (opened `O_NONBLOCK`, then checked to be a regular file), and never more than `maxBytes`
+ * however the file grows while it is read.
+ */
+export function readSmallFile(file: string, maxBytes: number, follow = false): string | SmallFileRefusal {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (follow ? 0 : (fs.constants.O_NOFOLLOW ?? 0)));
+  } catch (err) {
+    return { refused: 'unreadable', code: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return { refused: 'not-a-file' };
+    const buf = Buffer.alloc(maxBytes + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
+    if (n > maxBytes) return { refused: 'too-large' };
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    return { refused: 'unreadable', code: (err as NodeJS.ErrnoException).code ?? String(err) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -96,7 +96,8 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
     // The tag, for `mote images` and a later offline pull. After the destination is complete: a record names an
     // image whose every blob the store held a moment ago. Offline, nothing new was learnt.
     // Not recording it (a cache this user may only read, a full disk) fails nothing: the pull is done; it is said.
-    if (!s.offline) {
+    // Only a tag the registry resolved: `app:1@sha256:…` never asked it what `1` means.
+    if (!s.offline && ref.digest === undefined) {
       await recordRef(s.local.root, ref, image.top, image.platforms).catch((err: unknown) => {
         result.warnings.push({ code: 'MOTE_REF_NOT_RECORDED', message: `the tag was not recorded for mote images and pull --offline: ${String((err as Error)?.message ?? err)}` });
       });
@@ -109,9 +110,16 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
     }
     // A size the cache is kept to: pruned now, while the lease still holds every blob of this image (prune leaves
     // what has another link), so the image just pulled stays even in an archive, with --copy, or over the size.
-    if (options.pruneTo !== undefined) {
-      const r = await s.local.prune(options.pruneTo, { ...(s.signal && { signal: s.signal }) });
-      result.pruned = { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize: options.pruneTo };
+    // Offline, nothing was added (and the cache is often one this user may only read). A prune that fails fails
+    // nothing: the destination is written; it is said, as an unrecorded tag is.
+    if (options.pruneTo !== undefined && !s.offline) {
+      try {
+        const r = await s.local.prune(options.pruneTo, { ...(s.signal && { signal: s.signal }) });
+        result.pruned = { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize: options.pruneTo };
+      } catch (err) {
+        if (s.signal?.aborted) throw err;
+        result.warnings.push({ code: 'MOTE_PRUNE_FAILED', message: `the cache was not pruned to ${options.pruneTo} bytes: ${String((err as Error)?.message ?? err)}` });
+      }
     }
     failed = false;
     return result;

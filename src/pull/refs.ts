@@ -15,7 +15,8 @@ import path from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { sweepLeftovers } from '../internal/leftovers.js';
 import { OfflineMissError } from './errors.js';
-import { writeFileAtomic } from '../internal/fs.js';
+import { readSmallFile, writeFileAtomic } from '../internal/fs.js';
+import { parsePlatform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../reference/index.js';
 
 /** A record is a few hundred bytes; anything larger is not one. */
@@ -23,6 +24,18 @@ const MAX_RECORD_BYTES = 64 * 1024;
 /** The most records `listRefs` reads: a cache holds at most thousands of tags; past this the listing stops. */
 export const MAX_LISTED_REFS = 100_000;
 const NAME_RE = /^[0-9a-f]{64}\.json$/;
+const MEDIA_TYPE_RE = /^[A-Za-z0-9][\w.+-]{0,126}\/[\w.+-]{1,127}$/;
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+function isPlatform(p: unknown): boolean {
+  if (typeof p !== 'string' || p.length > 100) return false;
+  try {
+    parsePlatform(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface CachedRef {
   /** `registry/repository:tag`, canonical. */
@@ -45,12 +58,12 @@ const fileOf = (root: string, reference: string): string => path.join(refsDir(ro
 const tagged = (ref: Reference, tag: string): string => `${ref.registry}/${ref.repository}:${tag}`;
 
 /**
- * Records that `ref`'s tag (`latest` when it names neither tag nor digest, as a pull resolves it) resolved to `top`
- * (a pull's result). A digest-only reference records nothing: there is no name to remember.
+ * Records that `ref`'s tag (`latest` when it names none, as a pull resolves it) resolved to `top` (a pull's result).
+ * A reference with a digest records nothing: the registry was not asked what its tag means.
  */
 export async function recordRef(root: string, ref: Reference, top: { digest: string; mediaType: string; size: number }, platforms: readonly string[] = []): Promise<void> {
-  const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
-  if (tag === undefined) return;
+  if (ref.digest !== undefined) return;
+  const tag = ref.tag ?? 'latest';
   const reference = tagged(ref, tag);
   const record: CachedRef = {
     reference,
@@ -82,7 +95,9 @@ function parseRecord(text: string, expected?: string): CachedRef | undefined {
   const strings = ['reference', 'registry', 'repository', 'tag', 'digest', 'mediaType', 'recordedAt'];
   if (!strings.every((k) => typeof r[k] === 'string')) return undefined;
   if (!Number.isSafeInteger(r.size) || (r.size as number) < 0 || !isDigest(r.digest as string)) return undefined;
-  if (!Array.isArray(r.platforms) || !r.platforms.every((p) => typeof p === 'string' && p.length <= 100) || r.platforms.length > 1000) return undefined;
+  if (!Array.isArray(r.platforms) || r.platforms.length > 1000 || !r.platforms.every(isPlatform)) return undefined;
+  // What `mote images` prints must be what a record may hold: no text of someone else's choosing on a terminal.
+  if (!MEDIA_TYPE_RE.test(r.mediaType as string) || !ISO_RE.test(r.recordedAt as string) || !Number.isFinite(Date.parse(r.recordedAt as string))) return undefined;
   let ref: Reference;
   try {
     ref = parseReference(r.reference as string);
@@ -107,21 +122,8 @@ function parseRecord(text: string, expected?: string): CachedRef | undefined {
 }
 
 function readBounded(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_RECORD_BYTES) return undefined;
-    return fs.readFileSync(fd, 'utf8');
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const text = readSmallFile(file, MAX_RECORD_BYTES);
+  return typeof text === 'string' ? text : undefined;
 }
 
 /** The record of `ref`'s tag (`latest` when it names none), if the cache has a good one. */
@@ -133,16 +135,28 @@ export function readRef(root: string, ref: Reference): CachedRef | undefined {
 
 /** Every good record, sorted by reference (at most {@link MAX_LISTED_REFS}). */
 export function listRefs(root: string): CachedRef[] {
-  let names: string[];
+  let dir: fs.Dir;
   try {
-    names = fs.readdirSync(refsDir(root));
+    dir = fs.opendirSync(refsDir(root));
   } catch {
     return [];
   }
   const out: CachedRef[] = [];
+  // Entry by entry (a directory someone filled with millions of names is not read into memory at once), and no
+  // more than MAX_LISTED_REFS records (each at most MAX_RECORD_BYTES).
+  const names = (function* (): Generator<string> {
+    try {
+      for (let e = dir.readSync(); e !== null; e = dir.readSync()) yield e.name;
+    } finally {
+      dir.closeSync();
+    }
+  })();
   for (const name of names) {
     if (!NAME_RE.test(name)) continue;
-    if (out.length >= MAX_LISTED_REFS) break;
+    if (out.length >= MAX_LISTED_REFS) {
+      names.return(undefined);
+      break;
+    }
     const text = readBounded(path.join(refsDir(root), name));
     const record = text === undefined ? undefined : parseRecord(text);
     // The name must be the record's own: a record under another reference's name is skipped.

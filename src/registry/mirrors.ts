@@ -34,11 +34,16 @@ export class MirrorTable {
 
   constructor(option: MirrorsOption | undefined) {
     if (option === undefined) return;
-    if (typeof option !== 'object' || option === null) throw new InvalidArgumentError('mirrors: an object of registry host -> { mirrors, digestOnly? }');
-    for (const [registry, entry] of Object.entries(option)) {
+    if (typeof option !== 'object' || option === null || Array.isArray(option)) throw new InvalidArgumentError('mirrors: an object of registry host -> { mirrors, digestOnly? }');
+    for (const [key, entry] of Object.entries(option)) {
+      // As references name it: Docker Hub's other names are docker.io, or the entry would never match.
+      const registry = DOCKER_HUB_ALIASES.has(key) ? 'docker.io' : key;
       const hostProblem = registryHostProblem(registry);
       if (hostProblem) throw new InvalidArgumentError(`mirrors: ${JSON.stringify(registry)} is not a registry host (${hostProblem})`);
       if (typeof entry !== 'object' || entry === null || !Array.isArray(entry.mirrors)) throw new InvalidArgumentError(`mirrors[${registry}]: give { mirrors: [{ location }] }`);
+      // Strict: a registries.conf habit (mirror-by-digest-only, blocked, prefix) must not be silently ignored.
+      onlyKeys(entry, ['mirrors', 'digestOnly'], `mirrors[${registry}]`);
+      if (this.#by.has(registry)) throw new InvalidArgumentError(`mirrors[${registry}]: given twice (${key})`);
       if (entry.digestOnly !== undefined && typeof entry.digestOnly !== 'boolean') throw new InvalidArgumentError(`mirrors[${registry}].digestOnly: true or false`);
       if (entry.mirrors.length > 16) throw new InvalidArgumentError(`mirrors[${registry}]: at most 16 mirrors`);
       const mirrors = entry.mirrors.map((m, i) => parseMirror(m, `mirrors[${registry}][${i}]`));
@@ -79,8 +84,17 @@ export class MirrorTable {
   }
 }
 
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+function onlyKeys(o: object, allowed: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new InvalidArgumentError(`${where}: unknown key ${JSON.stringify(k)} (known: ${allowed.join(', ')})`);
+  }
+}
+
 function parseMirror(m: RegistryMirror, where: string): Mirror {
   if (typeof m !== 'object' || m === null || typeof m.location !== 'string') throw new InvalidArgumentError(`${where}: give { location: "host[:port][/path]" }`);
+  onlyKeys(m, ['location', 'insecure'], where);
   if (m.insecure !== undefined && typeof m.insecure !== 'boolean') throw new InvalidArgumentError(`${where}.insecure: true or false`);
   const location = m.location.replace(/\/+$/, '');
   const slash = location.indexOf('/');

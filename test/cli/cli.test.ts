@@ -483,7 +483,8 @@ describe('mote prune', () => {
     expect(p.code, p.stderr).toBe(0);
     expect(parseJson(p.out)).toEqual({ removed: [old], removedCount: 1, freedBytes: 7, remainingBytes: 10, maxSize: null, olderThanMs: 30 * 86_400_000, linkedCount: 0, linkedBytes: 0 });
     expect(m(['prune', '--older-than', '5w']).out).toBe('removed 0 blobs, freed 0 B, 10 B remaining (unused for 5w)\n'); // 35 days: the 29-day-old one stays
-    for (const args of [['prune'], ['prune', '--older-than', '30 parsecs'], ['prune', '--older-than', '0d'], ['prune', '--older-than', '100000d']]) {
+    // No unit (30 meant as days would be seconds) and m/M (minutes or months?) are refused: this option deletes.
+    for (const args of [['prune'], ['prune', '--older-than', '30'], ['prune', '--older-than', '6m'], ['prune', '--older-than', '6M'], ['prune', '--older-than', '30 parsecs'], ['prune', '--older-than', '0d'], ['prune', '--older-than', '100000d']]) {
       const r = m(args);
       expect(r.code, args.join(' ')).toBe(ExitCode.Usage);
     }

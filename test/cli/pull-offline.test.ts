@@ -3,6 +3,7 @@
  * stopped, an offline pull of such a tag writes the same image from the cache alone, and anything the cache lacks
  * is ERR_MOTE_NOT_CACHED (exit 3) with nothing written. Real registry, real skopeo.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,7 +130,14 @@ describe.skipIf(reason)('mote images and mote pull --offline', () => {
     const [a, b] = files.map((f) => path.join(dir, f));
     fs.copyFileSync(a!, b!); // b's name now holds a's record
     fs.writeFileSync(path.join(dir, `${'0'.repeat(64)}.json`), '{"reference": 1}');
-    const rows = JSON.parse((await mote(['--cache', own, '--json', 'images', '--all'])).out) as ImageRecord[];
-    expect(rows).toHaveLength(1);
+    // A FIFO under a record's name (opening it would wait for a writer forever) and a record of its own name whose
+    // text would drive a terminal: neither is believed, and nothing waits.
+    execFileSync('mkfifo', [path.join(dir, `${'1'.repeat(64)}.json`)]);
+    const hostile = JSON.parse(fs.readFileSync(a!, 'utf8')) as ImageRecord;
+    fs.writeFileSync(a!, JSON.stringify({ ...hostile, recordedAt: '\u001b]0;owned\u0007' }));
+    const r = await mote(['--cache', own, '--json', 'images', '--all']);
+    expect(r.code, r.err).toBe(0);
+    const rows = JSON.parse(r.out) as ImageRecord[];
+    expect(rows).toHaveLength(0);
   });
 });

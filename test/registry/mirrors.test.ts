@@ -102,3 +102,25 @@ describe('MirrorTable and a mirror that lies', () => {
     }
   });
 });
+
+describe('MirrorTable: registries.conf habits are refused, not ignored', () => {
+  it.each([
+    ['a list instead of a mapping', [{ 'docker.io': { mirrors: [] } }]],
+    ['mirror-by-digest-only', { 'docker.io': { mirrors: [], 'mirror-by-digest-only': true } }],
+    ['blocked', { 'docker.io': { mirrors: [], blocked: true } }],
+    ['a mirror with pull-from-mirror', { 'docker.io': { mirrors: [{ location: 'm.example', 'pull-from-mirror': 'all' }] } }],
+    ['Docker Hub named twice', { 'docker.io': { mirrors: [] }, 'index.docker.io': { mirrors: [] } }],
+  ])('%s', (_label, option) => {
+    expect(() => new MirrorTable(option as unknown as MirrorsOption)).toThrow(InvalidArgumentError);
+  });
+
+  it('index.docker.io is Docker Hub, as references name it (docker.io)', async () => {
+    const table = new MirrorTable({ 'index.docker.io': { mirrors: [{ location: 'm.example' }] } });
+    const asked: string[] = [];
+    await table.read(repo, true, () => {}, async (r) => {
+      asked.push(r.registry);
+      return r;
+    });
+    expect(asked).toEqual(['m.example']);
+  });
+});

@@ -513,3 +513,24 @@ describe('prune by age (olderThanMs)', () => {
     }
   });
 });
+
+describe('prune by age without a last-use record', () => {
+  it('spares a blob the index has no row for (its mtime says when it was written, not used), unless over the size', async () => {
+    const c = open();
+    const [undated, old] = await many(c, 2, 1000);
+    const db = new Database(path.join(root, '.mote', 'index.db'));
+    try {
+      db.prepare('DELETE FROM motes WHERE digest = ?').run(undated);
+      db.prepare('UPDATE motes SET last_used = ? WHERE digest = ?').run((Date.now() - 90 * 86_400_000) * 1000, old);
+    } finally {
+      db.close();
+    }
+    const longAgo = new Date(Date.now() - 90 * 86_400_000);
+    fs.utimesSync(c.moteRef(undated!), longAgo, longAgo);
+    const r = await c.prune(Number.MAX_SAFE_INTEGER, { olderThanMs: 86_400_000 });
+    expect(r.removedDigests).toEqual([old]);
+    expect(exists(c, undated!)).toBe(true);
+    // Over the size, it goes like any other (by its mtime order).
+    expect((await c.prune(0, { olderThanMs: 86_400_000 })).removedDigests).toEqual([undated]);
+  });
+});

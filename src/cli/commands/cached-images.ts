@@ -14,6 +14,9 @@ interface ImageRow extends CachedRef {
   present: boolean;
 }
 
+/** Records are checked when read; this is the last guard before a terminal: no control characters. */
+const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
 function table(rows: readonly ImageRow[]): string[] {
   if (rows.length === 0) return [];
   const width = Math.max(...rows.map((r) => r.reference.length), 'REFERENCE'.length);
@@ -22,7 +25,7 @@ function table(rows: readonly ImageRow[]): string[] {
   return [
     line('REFERENCE', 'DIGEST', 'SIZE', 'PULLED', 'PLATFORMS'),
     ...rows.map((r) =>
-      line(r.reference, `${r.digest.slice(0, 19)}`, formatSize(r.size), r.recordedAt.slice(0, 16).replace('T', ' '), `${r.platforms.join(',')}${r.present ? '' : ' (manifest no longer cached)'}`),
+      line(printable(r.reference), r.digest.slice(0, 19), formatSize(r.size), printable(r.recordedAt.slice(0, 16).replace('T', ' ')), `${printable(r.platforms.join(','))}${r.present ? '' : ' (manifest no longer cached)'}`),
     ),
   ];
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, USAGE_ERROR_CODE } from '../output.js';
 import { commandContext, withCache, type Shared } from '../context.js';
-import { parseDuration } from '../duration.js';
+import { parseAge } from '../duration.js';
 import { formatSize, parseSize } from '../size.js';
 
 /** The longest `--older-than` taken: ten years (a longer one is surely a typo, and keeps the arithmetic exact). */
@@ -12,12 +12,12 @@ export function registerPrune(program: Command, shared: Shared): void {
     .command('prune')
     .description('remove least recently used blobs until the cache holds at most --max-size bytes, and/or those unused for longer than --older-than')
     .option('--max-size <size>', 'size to shrink to, e.g. 10GiB, 500M, 4096 (K/M/G/T are 1024-based, KB/MB/GB/TB 1000-based)')
-    .option('--older-than <duration>', 'also remove every blob not used (written or read through mote) for this long: 30d, 12h, 90m, 2w')
+    .option('--older-than <duration>', 'also remove every blob not used (written or read through mote) for this long: 30d, 12h, 2w, 90min (a unit is required)')
     .action(async (opts: { maxSize?: string; olderThan?: string }, command: Command) => {
       const ctx = commandContext(command, shared);
       if (opts.maxSize === undefined && opts.olderThan === undefined) throw new CliError(USAGE_ERROR_CODE, 'give --max-size, --older-than, or both');
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
-      const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than', MAX_AGE_MS);
+      const olderThanMs = opts.olderThan === undefined ? undefined : parseAge(opts.olderThan, '--older-than', MAX_AGE_MS);
       const result = await withCache(ctx, {}, (cache) =>
         cache.prune(maxSize ?? Number.MAX_SAFE_INTEGER, { signal: ctx.signal, ...(olderThanMs !== undefined && { olderThanMs }) }),
       );

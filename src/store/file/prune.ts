@@ -67,7 +67,7 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, olderThanMs: numb
   throwIfAborted(signal);
   const uses = ctx.index.all();
   const lastUse = (e: BlobEntry): number => uses.get(e.digest)?.lastUsed ?? Math.round(e.mtimeMs * 1000);
-  const order = entries.map((e) => ({ e, used: lastUse(e) }));
+  const order = entries.map((e) => ({ e, used: lastUse(e), dated: uses.has(e.digest) }));
   order.sort((a, b) => a.used - b.used);
   if (total <= maxSize && !(order.length > 0 && order[0]!.used < cutoff)) return nothing;
   // Oldest first: over the size, or (with olderThanMs) unused since before the cutoff.
@@ -95,7 +95,10 @@ async function pruneLocked(ctx: StoreContext, maxSize: number, olderThanMs: numb
   let failed = false; // set by the first worker that fails: the others stop before their next unlink
   const worker = async (): Promise<void> => {
     while (next < order.length && wanted(next) && !signal?.aborted && !failed) {
-      const { e } = order[next++]!;
+      const { e, dated } = order[next++]!;
+      // By age alone, only what the index dates: a file's mtime says when it was written, not when it was last read
+      // (an index rebuilt empty, or reads by users who may not write it, leave no row).
+      if (!dated && total - freed - inFlight <= maxSize) continue;
       const verdict = removable(ctx, e, scanStart);
       if (verdict === 'linked') {
         linkedCount++;

@@ -21,9 +21,10 @@ export function canPrompt(): boolean {
 export function ask(question: string, options: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string> {
   const stdin = process.stdin;
   const echo = options.secret !== true;
-  process.stderr.write(question);
   return new Promise<string>((resolve, reject) => {
     let answer = '';
+    // Inside an escape sequence (an arrow, Home, Delete key): its characters are the terminal's, not the answer's.
+    let escape: 'none' | 'start' | 'csi' = 'none';
     const wasRaw = stdin.isRaw;
     const finish = (err: Error | undefined, value = ''): void => {
       stdin.off('data', onData);
@@ -39,11 +40,23 @@ export function ask(question: string, options: { secret?: boolean; signal?: Abor
     const onEnd = (): void => finish(undefined, answer);
     const onData = (chunk: Buffer | string): void => {
       for (const ch of String(chunk)) {
+        if (escape === 'start') {
+          escape = ch === '[' || ch === 'O' ? 'csi' : 'none';
+          continue;
+        }
+        if (escape === 'csi') {
+          if (ch >= '@' && ch <= '~') escape = 'none'; // the final byte of a control sequence
+          continue;
+        }
+        if (ch === '\u001b') {
+          escape = 'start';
+          continue;
+        }
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish(undefined, answer);
         if (ch === '\u0003') return finish(new AbortError('interrupted'));
         if (ch === '\u007f' || ch === '\b') {
           if (answer.length > 0) {
-            answer = answer.slice(0, -1);
+            answer = [...answer].slice(0, -1).join(''); // a whole character, not half of a surrogate pair
             if (echo) process.stderr.write('\b \b');
           }
           continue;
@@ -56,7 +69,10 @@ export function ask(question: string, options: { secret?: boolean; signal?: Abor
     };
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Raw (no echo) before the question shows: what is typed the moment it appears must not be echoed by the
+    // terminal's own line discipline, which it would be if the mode changed after.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.setEncoding('utf8');
     stdin.on('data', onData);
     stdin.once('end', onEnd);

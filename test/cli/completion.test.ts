@@ -58,6 +58,8 @@ describe.skipIf(shellMissing('bash'))('bash completes', () => {
     fs.writeFileSync(path.join(scratch, 'auth-file.json'), '{}');
     expect(complete('mote', 'pull', 'x', '--authfile', 'auth-f')).toEqual(['auth-file.json']);
     expect(complete('mote', 'pull', '--platform', '')).toEqual([]); // a platform: nothing to offer, not files
+    fs.writeFileSync(path.join(scratch, 'my auth.json'), '{}');
+    expect(complete('mote', 'pull', 'x', '--authfile', 'my')).toEqual(['my auth.json']); // one name, not two words
   });
 });
 

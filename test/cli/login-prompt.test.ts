@@ -101,7 +101,8 @@ describe.skipIf(reason)('mote login on a terminal', () => {
     // Only the password missing: only it is asked for.
     const password = terminal(['login', reg.host, '-u', reg.username!], home);
     await password.waitFor('Password: ');
-    password.type(`${reg.password}\r`);
+    // Arrow keys send escape sequences: they move nothing here, and are no part of the password.
+    password.type(`${reg.password}\u001b[D\u001b[C\u001bOA\r`);
     expect(await password.done, password.screen()).toBe(0);
     expect(password.screen()).not.toContain('Username');
   });

@@ -65,6 +65,7 @@ export function registerLogin(program: Command, shared: Shared): void {
       const ctx = commandContext(command, shared);
       const target = registryArgument(registry);
       const { findLogin, login, NotLoggedInError } = await import('../../registry/auth/login.js');
+      const { parseLoginKey } = await import('../../registry/auth/auth-file-edit.js');
       type LoginResult = Awaited<ReturnType<typeof login>>;
       if (opts.getLogin) {
         const found = await findLogin(target, { ...(opts.authfile !== undefined && { authFile: opts.authfile }) });
@@ -89,7 +90,8 @@ export function registerLogin(program: Command, shared: Shared): void {
       // On a terminal, what the command line did not give is asked for, as skopeo and podman do: first whether
       // the stored credentials still work (then nothing is asked), else the username (the stored one offered)
       // and the password, without echo. Elsewhere (a script, CI) nothing is asked: missing is a usage error.
-      if (password === undefined && canPrompt()) {
+      // A registry argument that cannot be one is said before anything is asked.
+      if (password === undefined && canPrompt() && parseLoginKey(target) !== undefined) {
         if (username === undefined) {
           result = await login(target, common).catch((err: unknown) => {
             if (isErrorCode(err, 'ERR_MOTE_INVALID_ARGUMENT', 'ERR_REGISTRY_AUTH')) return undefined;

@@ -1,5 +1,6 @@
 /**
- * The cache's image view: which tag of which repository resolved to which manifest, as `mote pull` last saw it.
+ * The cache's image view: which tag of which repository resolved to which manifest, as the cache last saw it (a
+ * `pull`, or crane's inspection reads: `fetchImageManifest`, `fetchImageConfig`).
  * Blobs are named by digest; this is the one place a tag is kept, so that `mote images` can list what the cache
  * holds by name and `pull --offline` can resolve a tag with no registry at all.
  *
@@ -36,7 +37,7 @@ export interface CachedRef {
   size: number;
   /** `os/arch[/variant]` of an index's manifests (empty for a single manifest). */
   platforms: string[];
-  /** When the pull that resolved it finished (ISO 8601). */
+  /** When it was recorded (ISO 8601): the end of the pull, or the read (`fetchImageManifest`…), that resolved it. */
   recordedAt: string;
 }
 

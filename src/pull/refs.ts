@@ -46,12 +46,13 @@ const fileOf = (root: string, reference: string): string => path.join(refsDir(ro
 const tagged = (ref: Reference, tag: string): string => `${ref.registry}/${ref.repository}:${tag}`;
 
 /**
- * Records that `ref`'s tag (`latest` when it names neither tag nor digest, as a pull resolves it) resolved to `top`
- * (a pull's result). A digest-only reference records nothing: there is no name to remember.
+ * Records that `ref`'s tag (`latest` when it names none, as a pull resolves it) resolved to `top` (a pull's or an
+ * inspection's result). A reference with a digest records nothing, `repo:tag@sha256:…` included: the digest was
+ * read, the tag was not resolved (it may name another image by now), so there is nothing learnt to remember.
  */
 export async function recordRef(root: string, ref: Reference, top: { digest: string; mediaType: string; size: number }, platforms: readonly string[] = []): Promise<void> {
-  const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
-  if (tag === undefined) return;
+  if (ref.digest !== undefined) return;
+  const tag = ref.tag ?? 'latest';
   const reference = tagged(ref, tag);
   const record: CachedRef = {
     reference,

@@ -23,11 +23,13 @@ afterAll(() => {
 });
 
 describe('image refs', () => {
-  it('records a tag (latest when none is named), reads and lists it; a digest-only reference records nothing', async () => {
+  it('records a tag (latest when none is named), reads and lists it; a reference with a digest records nothing', async () => {
     const root = fresh();
     const d1 = digestOf('one');
     await recordRef(root, parseReference('registry.example.com/team/app'), { digest: d1, mediaType: MANIFEST, size: 10 });
     await recordRef(root, parseReference(`registry.example.com/team/app@${digestOf('x')}`), { digest: digestOf('x'), mediaType: MANIFEST, size: 1 });
+    // A tag beside a digest was not resolved (the digest was read): not recorded either.
+    await recordRef(root, parseReference(`registry.example.com/team/app:v2@${digestOf('x')}`), { digest: digestOf('x'), mediaType: MANIFEST, size: 1 });
     const read = readRef(root, parseReference('registry.example.com/team/app:latest'));
     expect(read).toMatchObject({ reference: 'registry.example.com/team/app:latest', tag: 'latest', digest: d1, size: 10, platforms: [] });
     expect(listRefs(root).map((r) => r.reference)).toEqual(['registry.example.com/team/app:latest']);

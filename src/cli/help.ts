@@ -41,8 +41,15 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   manifest: ['mote manifest docker.io/library/alpine:3.20 | jq .mediaType', 'mote manifest registry.example.com/app:1.0 --platform linux/arm64'],
   config: ['mote config registry.example.com/app:1.0 | jq .config.Env', 'mote config docker.io/library/alpine:3.20 --platform linux/arm64 --offline'],
-  digest: ['mote digest registry.example.com/app:1.0', 'mote digest registry.example.com/app:1.0 --full-ref --platform linux/amd64'],
-  images: ['mote images', 'mote images --all --json   # also tags whose manifest was pruned since (present: false)'],
+  digest: [
+    'mote digest registry.example.com/app:1.0',
+    'mote digest registry.example.com/app:1.0 --full-ref --platform linux/amd64',
+    'mote digest registry.example.com/app:1.0 --offline   # as a pull or an inspection last resolved the tag',
+  ],
+  images: [
+    'mote images   # each tag mote pull, manifest, config or digest resolved',
+    'mote images --all --json   # also tags whose manifest was pruned since (present: false)',
+  ],
   tags: ['mote tags registry.example.com/team/app', 'mote tags docker://docker.io/library/alpine --offline --json'],
   inspect: ['mote inspect registry.example.com/team/app:1.0', 'mote inspect registry.example.com/team/app:1.0 --refresh --json'],
   latest: ['mote latest registry.example.com/team/app --semver \'^1.2\'', 'mote latest registry.example.com/team/app --filter-tags \'^main-\' --created'],

@@ -56,7 +56,7 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
   try {
     const fetchedBefore = s.source.bytesFetched;
     // 1. The reference, the platform, the manifests; 2. their configs and layers, into the store. Offline, a tag
-    // is what the cache recorded when it was last pulled.
+    // is what the cache recorded when it was last resolved (by a pull, or mote manifest/config/digest).
     const image = await resolveImage(s, platform, concurrency, s.offline ? offlineDigest(s.local.root, ref) : ref.digest);
     const { blobs, skipped } = await fetchBlobs(s, image.manifests, concurrency);
     // 3. The destination, from the store.

@@ -1,5 +1,6 @@
 /**
- * The cache's image view: which tag of which repository resolved to which manifest, as `mote pull` last saw it.
+ * The cache's image view: which tag of which repository resolved to which manifest, as the cache last saw it (a
+ * `pull`, or crane's inspection reads: `fetchImageManifest`, `fetchImageConfig`).
  * Blobs are named by digest; this is the one place a tag is kept, so that `mote images` can list what the cache
  * holds by name and `pull --offline` can resolve a tag with no registry at all.
  *
@@ -49,7 +50,7 @@ export interface CachedRef {
   size: number;
   /** `os/arch[/variant]` of an index's manifests (empty for a single manifest). */
   platforms: string[];
-  /** When the pull that resolved it finished (ISO 8601). */
+  /** When it was recorded (ISO 8601): the end of the pull, or the read (`fetchImageManifest`…), that resolved it. */
   recordedAt: string;
 }
 
@@ -58,8 +59,9 @@ const fileOf = (root: string, reference: string): string => path.join(refsDir(ro
 const tagged = (ref: Reference, tag: string): string => `${ref.registry}/${ref.repository}:${tag}`;
 
 /**
- * Records that `ref`'s tag (`latest` when it names none, as a pull resolves it) resolved to `top` (a pull's result).
- * A reference with a digest records nothing: the registry was not asked what its tag means.
+ * Records that `ref`'s tag (`latest` when it names none, as a pull resolves it) resolved to `top` (a pull's or an
+ * inspection's result). A reference with a digest records nothing, `repo:tag@sha256:…` included: the digest was
+ * read, the tag was not resolved (it may name another image by now), so there is nothing learnt to remember.
  */
 export async function recordRef(root: string, ref: Reference, top: { digest: string; mediaType: string; size: number }, platforms: readonly string[] = []): Promise<void> {
   if (ref.digest !== undefined) return;

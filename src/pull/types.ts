@@ -51,8 +51,9 @@ export interface PullOptions {
    */
   pruneTo?: number;
   /**
-   * Contact no registry: a tag is resolved from the cache's record of the last pull of it (see `listRefs`), every
-   * manifest and blob comes from the store. What is missing is an `OfflineMissError` (`ERR_MOTE_NOT_CACHED`).
+   * Contact no registry: a tag is resolved from the cache's record of it (the last pull or inspection read that
+   * resolved it: see `listRefs`), every manifest and blob comes from the store. What is missing is an
+   * `OfflineMissError` (`ERR_MOTE_NOT_CACHED`).
    */
   offline?: boolean;
   /** `os/arch[/variant]` to pick from an index. Default: the host's. */

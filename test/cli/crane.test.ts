@@ -3,10 +3,13 @@
  * skopeo reads from it; then, with the registry stopped, answered from the cache (`--offline`).
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moteRunner } from '../helpers/cli.js';
 import { makeImage, TWO_PLATFORMS, type BuiltImage } from '../helpers/images.js';
+import { hostPlatform, selectManifest } from '../../src/oci/platform.js';
+import type { CachedRef } from '../../src/pull/refs.js';
 import { pushLayout, registryUnavailableReason, skopeo, startRegistry, type RegistryHandle } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -64,6 +67,11 @@ describe.skipIf(reason)('mote manifest, config, digest', () => {
     expect(arm.code, arm.err).toBe(0);
     expect(JSON.parse(arm.out)).toMatchObject({ os: 'linux', architecture: 'arm64' });
     expect(sha256(arm.out)).toBe(multi.manifests.find((x) => x.platform?.architecture === 'arm64')!.config.digest);
+    // No --platform on an index: the host's platform, picked by the same rule a pull uses.
+    const hostManifest = selectManifest(multi.manifests, hostPlatform());
+    const byHost = await m('config', `${host}/team/multi:v1`);
+    expect(byHost.code, byHost.err).toBe(0);
+    expect(sha256(byHost.out)).toBe(multi.manifests.find((x) => x.digest === hostManifest.digest)!.config.digest);
     const none = await m('config', `${host}/team/multi:v1`, '--platform', 'windows/amd64');
     expect(none.code).toBe(3);
     expect(none.err).toContain('ERR_PLATFORM_NOT_FOUND');
@@ -92,16 +100,65 @@ describe.skipIf(reason)('mote manifest, config, digest', () => {
     expect((await m('manifest', `${host}/team/app:v1`, '--platform', 'linux')).code).toBe(2);
   });
 
-  it('--offline answers from the cache: by digest, and by a tag a pull recorded; else exit 3', async () => {
+  it('a tag that cannot be recorded still prints the document, with a warning on stderr (MOTE_REF_NOT_RECORDED)', async () => {
+    const own = fresh('cache');
+    expect((await mote(['--cache', own, 'digest', `${host}/team/app:v1`])).code).toBe(0);
+    const refs = path.join(own, '.mote', 'refs');
+    expect(fs.readdirSync(refs).filter((f) => f.endsWith('.json'))).toHaveLength(1); // digest recorded app:v1
+    fs.rmSync(refs, { recursive: true });
+    fs.writeFileSync(refs, 'not a directory');
+    const r = await mote(['--cache', own, 'manifest', `${host}/team/app:v1`]);
+    expect(r.code, r.err).toBe(0);
+    expect(sha256(r.out)).toBe(app.digest);
+    expect(r.err).toMatch(/^mote: warning: MOTE_REF_NOT_RECORDED: /m);
+    const json = await mote(['--cache', own, '--json', 'digest', `${host}/team/app:v1`]);
+    expect(JSON.parse(json.out).digest).toBe(app.digest);
+    expect(JSON.parse(json.err.trim()).warning.code).toBe('MOTE_REF_NOT_RECORDED');
+  });
+
+  it('--offline answers from the cache: by digest, and by a tag a pull or an inspection recorded; else exit 3', async () => {
     const pulled = await m('pull', `${host}/team/app:v1`, '--to', `oci:${fresh('layout')}`);
     expect(pulled.code, pulled.err).toBe(0);
     await registry.stop();
     expect(sha256((await m('manifest', `${host}/team/app:v1`, '--offline')).out)).toBe(app.digest);
     expect(sha256((await m('config', `${host}/team/app:v1`, '--offline')).out)).toBe(app.manifests[0]!.config.digest);
-    // The index was read above (by digest and tag): by digest it is in the cache; its tag was never pulled.
     expect((await m('digest', `${host}/team/multi@${multi.digest}`, '--offline')).out).toBe(`${multi.digest}\n`);
+    // team/multi:v1 was never pulled: `mote manifest` (and config, digest) recorded the tag when they resolved it.
     const tag = await m('digest', `${host}/team/multi:v1`, '--offline');
-    expect(tag.code).toBe(3);
-    expect(tag.err).toContain('ERR_MOTE_NOT_CACHED');
+    expect(tag.code, tag.err).toBe(0);
+    expect(tag.out).toBe(`${multi.digest}\n`);
+    const arm = multi.manifests.find((x) => x.platform?.architecture === 'arm64')!;
+    expect(sha256((await m('manifest', `${host}/team/multi:v1`, '--offline', '--platform', 'linux/arm64')).out)).toBe(arm.digest);
+    // A tag nothing ever resolved, and one the registry did not have (app:nope above): not cached.
+    for (const ref of [`${host}/team/app:v9`, `${host}/team/app:nope`]) {
+      const r = await m('manifest', ref, '--offline');
+      expect(r.code, ref).toBe(3);
+      expect(r.err).toContain('ERR_MOTE_NOT_CACHED');
+      expect(r.out).toBe('');
+    }
+    // mote images: the pulled tag and the inspected one (the index, with its platforms), nothing else.
+    const images = await m('--json', 'images');
+    expect(images.code, images.err).toBe(0);
+    const rows = JSON.parse(images.out) as (CachedRef & { present: boolean })[];
+    expect(rows.map((r) => [r.reference, r.digest, r.platforms, r.present])).toEqual([
+      [`${host}/team/app:v1`, app.digest, [], true],
+      [`${host}/team/multi:v1`, multi.digest, ['linux/amd64', 'linux/arm64/v8'], true],
+    ]);
+    expect(rows[1]!.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+  });
+
+  it('a config whose cached copy was damaged is an integrity error (exit 4), and nothing is printed', async () => {
+    const own = fresh('cache');
+    fs.cpSync(cache, own, { recursive: true });
+    const config = app.manifests[0]!.config;
+    const file = path.join(own, 'blobs', 'sha256', config.digest.slice('sha256:'.length));
+    fs.chmodSync(file, 0o644);
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from(' '), 0, 1, 0); // '{' -> ' ': same size, another digest
+    fs.closeSync(fd);
+    const r = await mote(['--cache', own, 'config', `${host}/team/app:v1`, '--offline']);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/ERR_MOTE_(DIGEST_MISMATCH|CORRUPT)/);
+    expect(r.out).toBe('');
   });
 });

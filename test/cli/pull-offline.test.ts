@@ -68,7 +68,7 @@ describe.skipIf(reason)('mote images and mote pull --offline', () => {
     expect(rows[0]!.platforms).toEqual([]);
     expect(Date.parse(rows[0]!.recordedAt)).toBeGreaterThan(Date.now() - 600_000);
     const human = await mote(['--cache', cache, 'images']);
-    expect(human.out.split('\n')[0]).toMatch(/^REFERENCE +DIGEST +SIZE +PULLED +PLATFORMS$/);
+    expect(human.out.split('\n')[0]).toMatch(/^REFERENCE +DIGEST +SIZE +RECORDED +PLATFORMS$/);
     expect(human.out).toContain(`${host}/team/app:v1`);
   });
 

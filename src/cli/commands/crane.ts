@@ -1,10 +1,11 @@
 /**
  * crane's inspection commands, with crane's names: `mote manifest`, `mote config`, `mote digest`. They read through
- * the cache like a pull (documents fetched once, verified, kept: `--offline` answers from the cache alone) and print
- * what the registry serves, byte for byte, so their output pipes into `jq`, `sha256sum` or another tool as crane's.
+ * the cache like a pull (documents fetched once, verified, kept; a tag recorded as a pull records it, so `--offline`
+ * and `mote images` know it) and print what the registry serves, byte for byte, so their output pipes into `jq`,
+ * `sha256sum` or another tool as crane's.
  */
 import type { Command } from 'commander';
-import type { InspectOptions } from '../../pull/inspect.js';
+import type { InspectedDocument, InspectOptions } from '../../pull/inspect.js';
 import { commandContext, type CommandContext, type Shared } from '../context.js';
 import { addRegistryOptions, clientOptions, type RegistryCliOptions } from '../registry-options.js';
 import { registryArgument } from '../transport.js';
@@ -31,6 +32,11 @@ function inspectOptions(ctx: CommandContext, opts: InspectCliOptions, platformDe
   };
 }
 
+/** The read's warnings on stderr, in the mode's format: stdout carries the document alone. */
+function warn(ctx: CommandContext, doc: InspectedDocument): void {
+  for (const w of doc.warnings) ctx.out.warning(Object.assign(new Error(w.message), { code: w.code, name: 'Warning' }));
+}
+
 function command(program: Command, name: string, description: string, platformHelp: string): Command {
   return addRegistryOptions(
     program
@@ -47,6 +53,7 @@ export function registerCraneCommands(program: Command, shared: Shared): void {
       const ctx = commandContext(cmd, shared);
       const { fetchImageManifest } = await import('../../pull/inspect.js');
       const doc = await fetchImageManifest(registryArgument(reference), inspectOptions(ctx, opts));
+      warn(ctx, doc);
       // The bytes as served, in both modes: they are one JSON document already (their digest is the manifest's).
       process.stdout.write(doc.bytes);
     },
@@ -56,6 +63,7 @@ export function registerCraneCommands(program: Command, shared: Shared): void {
       const ctx = commandContext(cmd, shared);
       const { fetchImageConfig } = await import('../../pull/inspect.js');
       const doc = await fetchImageConfig(registryArgument(reference), inspectOptions(ctx, opts, true));
+      warn(ctx, doc);
       process.stdout.write(doc.bytes);
     },
   );
@@ -67,6 +75,7 @@ export function registerCraneCommands(program: Command, shared: Shared): void {
       const { parseReference } = await import('../../reference/index.js');
       const ref = parseReference(registryArgument(reference));
       const doc = await fetchImageManifest(ref, inspectOptions(ctx, opts));
+      warn(ctx, doc);
       const full = `${ref.registry}/${ref.repository}@${doc.descriptor.digest}`;
       ctx.out.result(
         { reference: doc.reference, digest: doc.descriptor.digest, mediaType: doc.descriptor.mediaType, size: doc.descriptor.size, ...(doc.platform !== undefined && { platform: doc.platform }), fullRef: full },

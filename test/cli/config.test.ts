@@ -150,6 +150,29 @@ describe.skipIf(reason)('what the file sets for pulls', () => {
     expect(f.err.split('\n').filter((l) => l.includes(`mirror ${down} `))).toHaveLength(1);
   }, 120_000);
 
+  it('registries: a mirror serving a blob\'s bytes wrong fails the pull (exit 4, a digest mismatch), the registry not asked for it', async () => {
+    const tampered = await startRegistry();
+    try {
+      const layout = fresh('images');
+      const lie = await makeImage(layout, { tag: 'lie', layers: [{ size: 6_000 }] });
+      await pushLayout(layout, 'lie', upstream, 'team/lie:v1');
+      await pushLayout(layout, 'lie', tampered, 'hub/team/lie:v1');
+      const hex = lie.manifests[0]!.layers[0]!.digest.slice('sha256:'.length);
+      const data = path.join(tampered.root, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+      const bytes = fs.readFileSync(data);
+      bytes[bytes.length >> 1] = 0xff - bytes[bytes.length >> 1]!;
+      fs.writeFileSync(data, bytes);
+      const { mote } = withConfig({ 'config.yaml': `registries:\n  ${JSON.stringify(upstream.host)}:\n    mirrors:\n      - location: ${tampered.host}/hub\n` });
+      const dest = fresh('layout');
+      const r = await mote(['pull', `${upstream.host}/team/lie:v1`, '--to', `oci:${dest}`]);
+      expect(r.code, r.err).toBe(4);
+      expect(r.err).toMatch(/DIGEST_MISMATCH/);
+      expect(fs.existsSync(dest)).toBe(false);
+    } finally {
+      await tampered.stop();
+    }
+  });
+
   it('registries with digestOnly: a tag is the registry\'s to resolve; content by digest may come from the mirror', async () => {
     const { mote } = withConfig({
       'config.json': JSON.stringify({ registries: { [upstream.host]: { mirrors: [{ location: `${mirror.host}/hub` }], digestOnly: true } } }),

@@ -67,11 +67,14 @@ export class MirrorTable {
         return await read({ registry: m.registry, repository });
       } catch (err) {
         if (signal?.aborted || (err as { name?: unknown })?.name === 'AbortError') throw err;
-        const reason = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
+        // The registry's text, shown on a terminal by --debug: one line, no control characters, bounded.
+        const raw = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
+        const reason = raw.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').slice(0, 500);
         emit({ type: 'mirror-fallback', registry: repo.registry, mirror: m.location, reason });
         // Not there is a fact about one repository; unavailable is the mirror's state, for a while.
         const category = errorCategory(err);
-        if (category === ErrorCategory.Unavailable) this.#down.set(m.location, Date.now() + MIRROR_DOWN_MS);
+        // A mirror that lied is passed over too: once is enough to hear about it.
+        if (category === ErrorCategory.Unavailable || category === ErrorCategory.Integrity) this.#down.set(m.location, Date.now() + MIRROR_DOWN_MS);
         // A mirror that serves wrong bytes is worth more than a debug line: the registry answers, and the user hears.
         if (category === ErrorCategory.Integrity) {
           process.emitWarning(`mirror ${m.location} of ${repo.registry} served content that failed verification (${reason}); read from the next source instead`, {

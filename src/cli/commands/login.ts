@@ -40,13 +40,23 @@ interface LogoutCliOptions {
 async function readStdinPassword(signal: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin.iterator({ destroyOnReturn: true })) {
-    if (signal.aborted) break;
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_STDIN_PASSWORD_BYTES) throw new CliError(USAGE_ERROR_CODE, `--password-stdin: more than ${MAX_STDIN_PASSWORD_BYTES} bytes on stdin`);
-    chunks.push(b);
+  // Ctrl-C while stdin gives nothing (a terminal, a pipe never closed) must end the wait at once, not at the next
+  // chunk: the stream is destroyed, which ends the loop below.
+  const onAbort = (): void => void process.stdin.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of process.stdin.iterator({ destroyOnReturn: true })) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > MAX_STDIN_PASSWORD_BYTES) throw new CliError(USAGE_ERROR_CODE, `--password-stdin: more than ${MAX_STDIN_PASSWORD_BYTES} bytes on stdin`);
+      chunks.push(b);
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
+  signal.throwIfAborted();
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n/g, '');
 }
 

@@ -63,6 +63,18 @@ describe.skipIf(shellMissing('bash'))('bash completes', () => {
   });
 });
 
+describe.skipIf(shellMissing('zsh'))('zsh registers', () => {
+  // Completing needs zsh's line editor (a terminal); registering does not: sourced after compinit, as a user's
+  // .zshrc does (`source <(mote completion zsh)`), the script must hand mote to its function.
+  it('sourced after compinit, mote is completed by its function', () => {
+    const file = path.join(scratch, 'mote.zsh');
+    fs.writeFileSync(file, script('zsh'));
+    const program = `autoload -U compinit && compinit -u -D; source ${JSON.stringify(file)}; print -r -- "\${_comps[mote]}"; whence -w _mote`;
+    const out = execFileSync('zsh', ['-f', '-c', program], { encoding: 'utf8', cwd: scratch, env: { ...process.env, HOME: scratch, ZDOTDIR: scratch } });
+    expect(out).toBe('_mote\n_mote: function\n');
+  });
+});
+
 describe.skipIf(shellMissing('fish'))('fish completes', () => {
   function complete(line: string): string[] {
     const file = path.join(scratch, 'mote.fish');

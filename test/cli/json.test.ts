@@ -105,6 +105,9 @@ describe('--json of the store commands', () => {
     expect(prune.removed as string[]).toContain(b);
     expect(prune.removed as string[]).toHaveLength(2);
     seen('prune', prune);
+    const aged = (await json(c('prune', '--older-than', '30d'))) as Json;
+    expect(shape(aged)).toEqual({ removed: 'array', removedCount: 'number', freedBytes: 'number', remainingBytes: 'number', maxSize: 'null', olderThanMs: 'number', linkedCount: 'number', linkedBytes: 'number' });
+    seen('prune', aged);
   });
 
   it('verify: corrupt is a list of digests with corruptCount; du: counts and bytes', async () => {
@@ -179,6 +182,13 @@ describe.skipIf(reason)('--json of the registry commands (real registry)', () =>
     });
     expect(images[0]!.recordedAt).toMatch(ISO);
     seen('images', images[0]);
+  });
+
+  it('digest: a descriptor, and the full reference', async () => {
+    const digest = (await json(['digest', `${repo}:1.0.0`, '--cache', fresh('cache')])) as Json;
+    expect(shape(digest)).toEqual({ reference: 'string', digest: 'string', mediaType: 'string', size: 'number', fullRef: 'string' });
+    expect(digest.digest).toBe(pushed.get('1.0.0')!.digest);
+    seen('digest', digest);
   });
 
   it('tags, inspect, latest: times are ISO 8601 strings', async () => {
@@ -266,6 +276,6 @@ describe('README documents every key', () => {
       expect(row, `README --json table: no row for mote ${command}`).toBeDefined();
       for (const k of keys) expect(row, `mote ${command}: ${k}`).toMatch(new RegExp(`[{ ,\`"]${k}[?,}:\` "]`));
     }
-    expect(documented.size).toBeGreaterThanOrEqual(reason ? 8 : 13);
+    expect(documented.size).toBeGreaterThanOrEqual(reason ? 8 : 14);
   });
 });

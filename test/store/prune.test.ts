@@ -506,6 +506,16 @@ describe('prune by age (olderThanMs)', () => {
     expect(exists(c, linked!)).toBe(true);
   });
 
+  it('a read refreshes the last use: a mote read since is kept', async () => {
+    const c = open();
+    const [a, b] = await many(c, 2, 500);
+    lastUsedAgo(a!, 2 * DAY);
+    lastUsedAgo(b!, 2 * DAY);
+    await readAll(await c.moteReader(a!));
+    expect(await c.prune(Number.MAX_SAFE_INTEGER, { olderThanMs: DAY })).toMatchObject({ removed: 1, removedDigests: [b] });
+    expect(present(c, [a!, b!])).toEqual([a]);
+  });
+
   it('refuses an age that is not a whole non-negative number of milliseconds', async () => {
     const c = open();
     for (const bad of [-1, 1.5, Number.NaN, Infinity]) {

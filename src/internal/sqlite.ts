@@ -65,7 +65,7 @@ export function openAppDatabase(file: string, spec: AppDatabaseSpec): Database.D
     // another application must really be left untouched.
     const { appId, tables } = identifyDatabase(db);
     if (appId !== spec.applicationId && tables > 0) throw spec.refuse(`${spec.what} (a SQLite database of another application; left untouched)`);
-    db.pragma('journal_mode = WAL');
+    switchToWal(db, spec.busyTimeoutMs);
     db.pragma(`synchronous = ${spec.durable ? 'NORMAL' : 'OFF'}`);
     for (const p of spec.pragmas ?? []) db.pragma(p);
     const version = appId === spec.applicationId ? (db.pragma('user_version', { simple: true }) as number) : 0;
@@ -84,5 +84,24 @@ export function openAppDatabase(file: string, spec: AppDatabaseSpec): Database.D
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * `journal_mode = WAL`, retried while another process holds the lock it needs. SQLite answers SQLITE_BUSY at once,
+ * without its busy handler, where waiting could deadlock (two connections both upgrading from a shared lock, as
+ * several processes opening one new database do), so the busy timeout alone does not cover it. Bounded by
+ * `timeoutMs`; the waits are short and jittered so that the openers fall out of step.
+ */
+function switchToWal(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.floor(Math.random() * 20));
+    }
   }
 }

@@ -51,6 +51,9 @@ describe.skipIf(skip)('mirrors against real registries', () => {
       pushLayout(layout, 'app', mirror, 'second/team/app:v1'),
       // team/other: the upstream alone.
       pushLayout(layout, 'other', upstream, 'team/other:v1'),
+      // team/both: each of them.
+      pushLayout(layout, 'app', upstream, 'team/both:v1'),
+      pushLayout(layout, 'app', mirror, 'team/both:v1'),
     ]);
   }, 180_000);
   afterAll(async () => {
@@ -117,5 +120,34 @@ describe.skipIf(skip)('mirrors against real registries', () => {
       mirrors: { [upstream.host]: { mirrors: [{ location: `${mirror.host}/hub` }], digestOnly: true } },
     });
     expect(r.digest).toBe(app.digest);
+  });
+
+  it('a mirror that serves a blob with wrong bytes: the pull still succeeds, the blob read again from the upstream, with a MOTECACHE_MIRROR_INTEGRITY warning', async () => {
+    const layer = app.manifests[0]!.layers[0]!;
+    // Fault proxy: the mirror's answer for one layer is bytes of the right length that are not the layer.
+    const liar = await FaultInjectingProxy.start(mirror.host, (r) =>
+      r.method === 'GET' && r.path.endsWith(`/blobs/${layer.digest}`)
+        ? { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(layer.size, 7) }
+        : 'pass',
+    );
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const before = await upstream.blobGets(layer.digest);
+      const r = await pull(`${upstream.host}/team/both:v1`, `oci:${fresh('layout')}`, {
+        cache: fresh('cache'),
+        mirrors: { [upstream.host]: { mirrors: [{ location: liar.host }] } },
+      });
+      expect(r.digest).toBe(app.digest);
+      expect(await upstream.blobGets(layer.digest)).toBe(before + 1);
+      // Only the lied-about layer came from the upstream; the rest from the mirror.
+      expect(await upstream.blobGets(app.manifests[0]!.layers[1]!.digest)).toBe(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => (w as { code?: string }).code)).toContain('MOTECACHE_MIRROR_INTEGRITY');
+    } finally {
+      process.off('warning', onWarning);
+      await liar.stop();
+    }
   });
 });

@@ -6,7 +6,8 @@
  * manifests by digest only, as `mirror-by-digest-only`: a tag then always asks the registry, which decides what
  * it means). Any failure of a mirror (unreachable, not there, refused, a server error, wrong bytes) moves on to the
  * next and at last to the registry: what is read is verified by digest whichever answers, and the registry stays
- * the authority. An abort stops at once.
+ * the authority. An abort stops at once. A blob's wrong bytes are found by its reader after the read returned, out
+ * of sight here: the reader says so (`reject`), and the mirrors that served them are passed over for that blob.
  */
 import { ErrorCategory, InvalidArgumentError, errorCategory } from '../errors.js';
 import { isValidRepository, registryHostProblem } from '../oci/names.js';

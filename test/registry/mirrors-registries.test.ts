@@ -5,6 +5,7 @@
  * registry cannot be made to do: answer 503, or serve wrong bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchImageInfo } from '../../src/images/index.js';
 import { pull } from '../../src/pull/index.js';
 import { RegistryClient, RegistryNotFoundError, type RegistryClientOptions, type RegistryEvent } from '../../src/registry/index.js';
 import { FaultInjectingProxy } from '../helpers/fault-proxy.js';
@@ -146,6 +147,28 @@ describe.skipIf(skip)('mirrors against real registries', () => {
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.map((w) => (w as { code?: string }).code)).toContain('MOTECACHE_MIRROR_INTEGRITY');
     } finally {
+      process.off('warning', onWarning);
+      await liar.stop();
+    }
+  });
+
+  it('a mirror that serves a config with wrong bytes: image facts (fetchImageInfo, which reads configs itself) come from the upstream', async () => {
+    const config = app.manifests[0]!.config;
+    // Fault proxy: the config blob's bytes, wrong, of the right length.
+    const liar = await FaultInjectingProxy.start(mirror.host, (r) =>
+      r.method === 'GET' && r.path.endsWith(`/blobs/${config.digest}`) ? { status: 200, body: Buffer.alloc(config.size, 0x20) } : 'pass',
+    );
+    const onWarning = () => {};
+    process.on('warning', onWarning); // MOTECACHE_MIRROR_INTEGRITY (its own test is above)
+    try {
+      const c = client({ mirrors: { [upstream.host]: { mirrors: [{ location: liar.host }] } } });
+      const before = await upstream.blobGets(config.digest);
+      const info = await fetchImageInfo(c, { registry: upstream.host, repository: 'team/both' }, app.digest);
+      expect(info.configDigest).toBe(config.digest);
+      expect(await upstream.blobGets(config.digest)).toBe(before + 1);
+      expect(liar.requests.filter((q) => q.path.endsWith(`/blobs/${config.digest}`))).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => setImmediate(resolve));
       process.off('warning', onWarning);
       await liar.stop();
     }

@@ -72,6 +72,7 @@ export { Reference, parseReference, isReference, transportFromImageName, DEFAULT
 export {
   CommitMode,
   isRangeReadable,
+  hasOtherOrigins,
   FileMoteCache,
   PullThroughCache,
   NilCache,
@@ -93,6 +94,7 @@ export {
   type MoteManager,
   type MoteCache,
   type RangeReadable,
+  type OriginRejecting,
   type FileMoteCacheOptions,
   type MoteLease,
   type PullThroughCacheOptions,

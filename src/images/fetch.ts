@@ -4,6 +4,7 @@
  * against its digest (the client checks manifests; configs are verified here) and bounded.
  */
 import { verifyBytes } from '../digest/index.js';
+import { DigestMismatchError, SizeMismatchError } from '../errors.js';
 import { InvalidManifestError } from '../oci/errors.js';
 import { parseDocument, type ParsedManifest } from '../oci/manifest.js';
 import { platformScore, type PlatformSpec } from '../oci/platform.js';
@@ -153,6 +154,18 @@ interface ConfigFacts {
 
 /** The config blob, bounded and verified, and what it says (a config that says nothing useful gives no facts). */
 async function readConfig(client: RegistryClient, repo: RepositoryName, d: Descriptor, signal: AbortSignal | undefined): Promise<ConfigFacts> {
+  for (;;) {
+    try {
+      return await readConfigOnce(client, repo, d, signal);
+    } catch (err) {
+      // Wrong bytes from a mirror: read again from the next mirror or the registry (true at most once per mirror).
+      if ((err instanceof DigestMismatchError || err instanceof SizeMismatchError) && client.rejectServed(repo, d.digest)) continue;
+      throw err;
+    }
+  }
+}
+
+async function readConfigOnce(client: RegistryClient, repo: RepositoryName, d: Descriptor, signal: AbortSignal | undefined): Promise<ConfigFacts> {
   if (d.size > MAX_CONFIG_BYTES) throw new InvalidManifestError(`config ${d.digest} of ${d.size} bytes: more than ${MAX_CONFIG_BYTES} read for facts`);
   const blob = await client.getBlob(repo, d.digest, { signal });
   const chunks: Buffer[] = [];

@@ -115,7 +115,14 @@ async function pullWithin(ref: Reference, dest: PullDestination, options: PullOp
     if (options.pruneTo !== undefined && !s.offline) {
       try {
         const r = await s.local.prune(options.pruneTo, { ...(s.signal && { signal: s.signal }) });
-        result.pruned = { removedCount: r.removed, freedBytes: r.freedBytes, remainingBytes: r.remainingBytes, maxSize: options.pruneTo };
+        result.pruned = {
+          removedCount: r.removed,
+          freedBytes: r.freedBytes,
+          remainingBytes: r.remainingBytes,
+          maxSize: options.pruneTo,
+          linkedCount: r.linkedCount ?? 0,
+          linkedBytes: r.linkedBytes ?? 0,
+        };
       } catch (err) {
         if (s.signal?.aborted) throw err;
         result.warnings.push({ code: 'MOTE_PRUNE_FAILED', message: `the cache was not pruned to ${options.pruneTo} bytes: ${String((err as Error)?.message ?? err)}` });

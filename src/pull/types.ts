@@ -117,8 +117,12 @@ export interface PullResult {
    * live elsewhere by design and must not be redistributed (skopeo does the same).
    */
   skipped: Descriptor[];
-  /** What `pruneTo` removed, when it was given. */
-  pruned?: { removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number };
+  /**
+   * What `pruneTo` removed, when it was given. `linkedCount`/`linkedBytes`: blobs it would have removed but kept
+   * because another hard link holds them (an `oci:` layout a pull linked them into, this pull's image): removing the
+   * store's name would free nothing. They are counted in `remainingBytes`, which can so stay above `maxSize`.
+   */
+  pruned?: { removedCount: number; freedBytes: number; remainingBytes: number; maxSize: number; linkedCount: number; linkedBytes: number };
   /** What the caller should hear about (empty when nothing): the CLI prints each as a warning. */
   warnings: PullWarning[];
   /** `BytesTracker` over every descriptor of the image: `total` counts repeats, `deduplicated` each digest once. */

@@ -126,7 +126,7 @@ export class RegistryClient {
 
   /** A read through the repository's mirrors, if its registry has any (`mirrors`), then the registry. */
   // async: a bad name rejects, as every call of the client does, rather than throwing where it is called.
-  async #read<T>(repo: RepositoryName | string, byDigest: boolean, options: RequestOptions, read: (repo: RepositoryName) => Promise<T>): Promise<T> {
+  async #read<T>(repo: RepositoryName | string, byDigest: boolean | string, options: RequestOptions, read: (repo: RepositoryName) => Promise<T>): Promise<T> {
     return this.#mirrors.read(toRepositoryName(repo), byDigest, this.#emit, read, options.signal);
   }
 
@@ -158,7 +158,17 @@ export class RegistryClient {
    * errors with `RegistryProtocolError` if it ends short. Retries happen only until the body is returned.
    */
   getBlob(repo: RepositoryName | string, digest: string, options: BlobRangeOptions = {}): Promise<BlobResponse> {
-    return this.#read(repo, true, options, (r) => blobApi.getBlob(this.#transport, r, digest, options));
+    // The digest itself, not `true`: a mirror whose bytes fail the reader's verification can then be passed over.
+    return this.#read(repo, digest, options, (r) => blobApi.getBlob(this.#transport, r, digest, options));
+  }
+
+  /**
+   * The bytes of `digest` read by `getBlob` for `repo` failed verification. If a mirror served them (see
+   * `RegistryClientOptions.mirrors`), that mirror is not asked for this blob again and true is returned: read it
+   * again from the start, and the next mirror or the registry answers. False: the registry served them.
+   */
+  rejectServed(repo: RepositoryName | string, digest: string): boolean {
+    return this.#mirrors.reject(toRepositoryName(repo), digest, this.#emit);
   }
 
   /**

@@ -12,7 +12,7 @@ import { DEFAULT_MEDIA_TYPE } from '../oci/media-types.js';
 import { Reference } from '../reference/index.js';
 import { recordLayerSource } from '../blobinfo/locate.js';
 import type { BlobInfoCache } from '../blobinfo/types.js';
-import type { MoteProvider, RangeReadable } from '../store/roles.js';
+import type { MoteProvider, OriginRejecting, RangeReadable } from '../store/roles.js';
 import type { MoteInfo, MoteReaderAt, MoteReadOptions } from '../store/types.js';
 import type { RegistryClient } from './client.js';
 import { RegistryNotFoundError, RegistryRangeError, UnsupportedOperationError } from './errors.js';
@@ -36,7 +36,7 @@ export interface RegistryMoteCacheOptions {
   onTransfer?: (e: TransferEvent) => void;
 }
 
-export class RegistryMoteCache implements MoteProvider, RangeReadable {
+export class RegistryMoteCache implements MoteProvider, RangeReadable, OriginRejecting {
   readonly registry: string;
   readonly repository: string;
   readonly client: RegistryClient;
@@ -113,6 +113,12 @@ export class RegistryMoteCache implements MoteProvider, RangeReadable {
       if (err instanceof RegistryRangeError) throw new InvalidArgumentError(`blob ${digest}: offset ${offset} is past its end (${err.size} bytes)`);
       throw err;
     }
+  }
+
+  /** Bytes read here failed verification: true if a mirror served them, and a new read now goes elsewhere. */
+  rejectServed(digest: string): boolean {
+    parseDigest(digest);
+    return this.client.rejectServed(this.#name, digest);
   }
 
   /** The whole blob, verified: the stream fails at its end with `SizeMismatchError`/`DigestMismatchError` if wrong. */

@@ -108,6 +108,11 @@ export interface RegistryClientOptions {
   /**
    * Mirrors per registry host, tried in order for reads (manifests and blobs) before the registry itself, as
    * containers' `registries.conf` does; any failure of a mirror falls through to the next (see `MirrorTable`).
+   * Guarantee: content is verified by digest whichever answers, and a mirror's failure (wrong bytes included) costs
+   * time, not the read. What a tag means is the mirror's answer unless `digestOnly` (as with registries.conf: a
+   * mirror may lag behind). Manifests are verified inside the call, so wrong bytes there fall through. A blob's body is
+   * verified by its reader after `getBlob` returned: a reader told of wrong bytes calls `rejectServed`, and a read
+   * from the start then goes to the next mirror or the registry (`pull()` and `PullThroughCache` do this).
    */
   mirrors?: MirrorsOption;
   retry?: RetryOptions;

@@ -59,6 +59,21 @@ export function isRangeReadable<T>(provider: T): provider is T & RangeReadable {
 }
 
 /**
+ * An optional capability of a provider that reads one mote from more than one origin (a registry and its mirrors):
+ * told that the bytes it served for a mote failed verification, it stops reading that mote from the origins that
+ * served them. Returns true when a read from the start would now come from another origin, false when nothing
+ * changes (the bytes came from the origin of last resort: the failure stands). True can be returned only as often
+ * as there are origins, so a caller that reads again on true ends. `hasOtherOrigins` tells whether a provider has it.
+ */
+export interface OriginRejecting {
+  rejectServed(digest: string): boolean;
+}
+
+export function hasOtherOrigins<T>(provider: T): provider is T & OriginRejecting {
+  return typeof provider === 'object' && provider !== null && typeof (provider as Partial<OriginRejecting>).rejectServed === 'function';
+}
+
+/**
  * The write role: adding motes.
  *
  * Guarantee: bytes are verified (size and digest) before they are published, and published atomically; a failed

@@ -124,3 +124,55 @@ describe('MirrorTable: registries.conf habits are refused, not ignored', () => {
     expect(asked).toEqual(['m.example']);
   });
 });
+
+describe('MirrorTable.reject: a blob whose bytes failed verification after the read returned', () => {
+  const digest = `sha256:${'c'.repeat(64)}`;
+  const other = `sha256:${'d'.repeat(64)}`;
+
+  it('the mirrors that served it are passed over (for that blob for good, else for a while), each rejected once; bytes from the registry stay a failure', async () => {
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'a.example' }, { location: 'b.example' }] } });
+    const asked: string[] = [];
+    const events: RegistryEvent[] = [];
+    const onWarning = () => {};
+    process.on('warning', onWarning); // the MOTECACHE_MIRROR_INTEGRITY warnings (their test is above)
+    try {
+      const read = (blob: string) => table.read(repo, blob, (e) => events.push(e), async (r) => (asked.push(r.registry), r.registry));
+      expect(await read(digest)).toBe('a.example');
+      expect(table.reject(repo, digest, (e) => events.push(e))).toBe(true);
+      expect(await read(digest)).toBe('b.example');
+      expect(await read(other)).toBe('b.example'); // another blob: a.example is passed over for a while
+      expect(table.reject(repo, digest, (e) => events.push(e))).toBe(true);
+      expect(await read(digest)).toBe('docker.io');
+      expect(table.reject(repo, digest, (e) => events.push(e))).toBe(false); // the registry served it: nothing else to try
+      expect(table.reject({ registry: 'ghcr.io', repository: 'x/y' }, digest, () => {})).toBe(false); // no mirrors there
+      expect(asked).toEqual(['a.example', 'b.example', 'b.example', 'docker.io']);
+      expect(events).toEqual([
+        { type: 'mirror-fallback', registry: 'docker.io', mirror: 'a.example', reason: `blob ${digest} failed verification` },
+        { type: 'mirror-fallback', registry: 'docker.io', mirror: 'b.example', reason: `blob ${digest} failed verification` },
+      ]);
+    } finally {
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a blob read in ranges from two mirrors (the first went down mid-way): both are rejected at once', async () => {
+    const table = new MirrorTable({ 'docker.io': { mirrors: [{ location: 'a.example' }, { location: 'b.example' }] } });
+    const onWarning = () => {};
+    process.on('warning', onWarning);
+    try {
+      await table.read(repo, digest, () => {}, async (r) => r.registry);
+      await table.read(repo, digest, () => {}, async (r) => {
+        if (r.registry === 'a.example') throw new RegistryUnavailableError('down', { registry: 'a.example' });
+        return r.registry;
+      });
+      const blamed: RegistryEvent[] = [];
+      expect(table.reject(repo, digest, (e) => blamed.push(e))).toBe(true);
+      expect(blamed.map((e) => e.type === 'mirror-fallback' && e.mirror)).toEqual(['a.example', 'b.example']);
+      expect(await table.read(repo, digest, () => {}, async (r) => r.registry)).toBe('docker.io');
+    } finally {
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+    }
+  });
+});

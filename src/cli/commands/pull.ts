@@ -102,7 +102,13 @@ export function registerPull(program: Command, shared: Shared): void {
       ctx.out.result({ ...result, elapsedMs }, () => [
         ...summary(result, elapsedMs),
         ...(pruned
-          ? [`  pruned:        ${pruned.removedCount} blob${pruned.removedCount === 1 ? '' : 's'}, ${formatSize(pruned.freedBytes)} (maxSize ${formatSize(pruned.maxSize)} in ${ctx.config.file}), ${formatSize(pruned.remainingBytes)} remaining`]
+          ? [
+              `  pruned:        ${pruned.removedCount} blob${pruned.removedCount === 1 ? '' : 's'}, ${formatSize(pruned.freedBytes)} (maxSize ${formatSize(pruned.maxSize)} in ${ctx.config.file}), ${formatSize(pruned.remainingBytes)} remaining`,
+              // Else a cache left over maxSize looks like a prune that did not work: say what holds it.
+              ...(pruned.linkedCount > 0
+                ? [`  kept, linked:  ${pruned.linkedCount} blob${pruned.linkedCount === 1 ? '' : 's'}, ${formatSize(pruned.linkedBytes)} hard-linked elsewhere (oci: layouts, this image): freed once those links go`]
+                : []),
+            ]
           : []),
       ]);
     });

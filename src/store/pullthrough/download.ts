@@ -9,7 +9,7 @@ import { Verifier } from '../../digest/verifier.js';
 import { DigestMismatchError, FetchFailedError, MoteNotFoundError, NoSpaceError, SizeMismatchError } from '../../errors.js';
 import { sleep } from '../../internal/abort.js';
 import { fsyncDir, unlinkBestEffort } from '../../internal/fs.js';
-import { isRangeReadable, type MoteProvider } from '../roles.js';
+import { hasOtherOrigins, isRangeReadable, type MoteProvider } from '../roles.js';
 import type { StoreContext } from '../file/context.js';
 import { asStoreError } from '../file/errors.js';
 import { publishSync } from '../file/publish.js';
@@ -69,6 +69,8 @@ export async function download(
     report();
   };
   const report = (): void => notify({ digest, received: st.offset, size });
+  /** The bytes failed verification: true if the source now reads them from another origin (bounded by its origins). */
+  const otherOrigin = (): boolean => hasOtherOrigins(source) && source.rejectServed(digest);
 
   try {
     const left = fs.statSync(paths.partialPath(digest), { throwIfNoEntry: false });
@@ -121,6 +123,11 @@ export async function download(
             // The source says the bytes are wrong: those already written cannot be trusted either. (A source's
             // NoSpaceError is fatal too, but our bytes are fine: they stay for a resume.)
             if (err instanceof SizeMismatchError || err instanceof DigestMismatchError) {
+              // Wrong bytes from one origin of several (a mirror): the next read comes from another, from 0.
+              if (otherOrigin()) {
+                restart();
+                continue;
+              }
               closeFd();
               removeOwnPartial(paths, digest, part);
             }
@@ -145,6 +152,12 @@ export async function download(
         // The bytes we reused from disk were wrong (a power loss can leave zeros at the end of a file whose
         // writeback had not happened; someone may have written into it): one more time, all from the source.
         prefixRetried = true;
+        restart();
+        ended = false;
+        continue;
+      }
+      if ((size < 0 || st.offset === size) && onDisk === st.offset && otherOrigin()) {
+        // Bytes read unverified (by range) from one origin of several (a mirror): read again, from another.
         restart();
         ended = false;
         continue;
